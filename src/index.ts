@@ -1,0 +1,9 @@
+/**
+ * normlab: batch normalization done right, in TypeScript.
+ * Layers: kernels → autograd (op table, tape) → tensor → nn, optim → consumers.
+ */
+export { Tensor, tensor, zeros, ones, full, randn, rand, type TensorLike, type TensorOptions, type NestedArray } from './tensor/index.js';
+export { noGrad, isGradEnabled } from './autograd/index.js';
+export { manualSeed, getRngState, setRngState, Rng, type RngState } from './random.js';
+export { getBackend, setBackend, type DType, type FloatArray } from './kernels/index.js';
+export * as nn from './nn/index.js';

@@ -1,0 +1,140 @@
+/**
+ * Kernel layer types. Kernels see typed arrays and plain numbers only: no Tensor, no tape.
+ * Every kernel writes into a caller-supplied output array.
+ */
+export type DType = 'float32' | 'float64';
+export type FloatArray = Float32Array | Float64Array;
+export type Shape = readonly number[];
+
+/** Elementwise binary ops; `eq` gives 1 where equal, else 0 (not differentiable). */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'eq';
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'relu' | 'tanh' | 'square' | 'reciprocal';
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+/**
+ * Layout of a normalization over a tensor viewed as [N, C, S] (S = product of the trailing axes).
+ * `groups === 0`: statistics per channel c over (N, S) — batch normalization.
+ * `groups === G > 0`: statistics per (n, g) over (C/G channels × S) — GroupNorm; G = C is InstanceNorm,
+ * and LayerNorm is G = 1 on the input viewed as [N, D, 1].
+ * The affine parameters γ, β are always per channel c.
+ */
+export interface NormLayout {
+  readonly N: number;
+  readonly C: number;
+  readonly S: number;
+  readonly groups: number;
+}
+
+/** Number of statistics groups of a layout: C for batch statistics, N·G otherwise. */
+export function statCount(l: NormLayout): number {
+  return l.groups === 0 ? l.C : l.N * l.groups;
+}
+
+/** Elements reduced into one statistic: N·S for batch statistics, (C/G)·S otherwise. */
+export function statSize(l: NormLayout): number {
+  return l.groups === 0 ? l.N * l.S : (l.C / l.groups) * l.S;
+}
+
+/**
+ * The kernel interface every backend implements. The js backend is the reference (float32 and
+ * float64); a WebAssembly backend provides the same functions over storage in its own memory.
+ */
+export interface Kernels {
+  /** out = a ∘ b with NumPy broadcasting; `outShape` is the broadcast shape. */
+  binary(op: BinaryOp, a: FloatArray, aShape: Shape, b: FloatArray, bShape: Shape, out: FloatArray, outShape: Shape): void;
+  /** out = a ∘ s for a scalar s (or s ∘ a when `scalarFirst`). */
+  binaryScalar(op: BinaryOp, a: FloatArray, s: number, out: FloatArray, scalarFirst: boolean): void;
+  /** out = f(x) elementwise. */
+  unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
+  /** out = dy · f'(x), given x and y = f(x) (whichever the derivative needs is read). */
+  unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, dy: FloatArray, out: FloatArray): void;
+  /** Reduce x of `shape` over `axes` (sorted, unique) into out (the kept axes, in order). */
+  reduce(op: ReduceOp, x: FloatArray, shape: Shape, axes: readonly number[], out: FloatArray): void;
+  /** Index of the first maximum of each row of x viewed as [R, C] (NaN counts as the maximum). */
+  argmax(x: FloatArray, R: number, C: number, out: FloatArray): void;
+  /** Broadcast x of `shape` to `outShape` (NumPy rules). */
+  broadcastTo(x: FloatArray, shape: Shape, out: FloatArray, outShape: Shape): void;
+  /** out = x transposed by permutation `perm` of `shape`. */
+  permute(x: FloatArray, shape: Shape, perm: readonly number[], out: FloatArray): void;
+  /**
+   * out[M,N] = op(A) · op(B) (+ out when `accumulate`), op(A) = A or Aᵀ. A is [M,K] (or [K,M] when
+   * transA), B is [K,N] (or [N,K] when transB). Cache-blocked; no transposed copies are made.
+   */
+  matmul(a: FloatArray, b: FloatArray, out: FloatArray, M: number, K: number, N: number,
+    transA: boolean, transB: boolean, accumulate: boolean): void;
+  /** Cast/copy between arrays of any float type. */
+  copy(src: FloatArray, dst: FloatArray): void;
+  fill(dst: FloatArray, value: number): void;
+  /** Sum of squares of x (accumulated in float64). */
+  sumSquares(x: FloatArray): number;
+
+  // ---- normalization family: one statistics kernel, one normalize kernel, one fused backward ----
+  /**
+   * Per-group mean and biased variance of x laid out as `layout`. Numerically stable: shifted sums
+   * (shift = the group's first element) accumulated in float64; variance clamped at 0, so a constant
+   * group gives exactly 0 and data far from zero keeps its precision.
+   */
+  normStats(x: FloatArray, layout: NormLayout, mean: FloatArray, variance: FloatArray): void;
+  /**
+   * y = (x − mean[k]) · invstd[k] · γ[c] + β[c], k the statistics group of element (n, c, s).
+   * `gamma`/`beta` may be null (γ = 1, β = 0).
+   */
+  normApply(x: FloatArray, layout: NormLayout, mean: FloatArray, invstd: FloatArray,
+    gamma: FloatArray | null, beta: FloatArray | null, y: FloatArray): void;
+  /**
+   * Fused training-mode backward, with x̂ = (x − mean)·invstd and g = dy·γ, m = statSize:
+   * dx = invstd/m · (m·g − Σg − x̂·Σ(g·x̂)) per group; dγ[c] = Σ dy·x̂, dβ[c] = Σ dy over (n, s).
+   * Any of dx, dgamma, dbeta may be null (not needed).
+   */
+  normBackward(x: FloatArray, dy: FloatArray, layout: NormLayout, mean: FloatArray, invstd: FloatArray,
+    gamma: FloatArray | null, dx: FloatArray | null, dgamma: FloatArray | null, dbeta: FloatArray | null): void;
+  /**
+   * Fused softmax cross-entropy over logits [N, C] with class indices; returns the mean loss and, when
+   * `dlogits` is given, writes its gradient (softmax − onehot)/N · scale.
+   */
+  softmaxCrossEntropy(logits: FloatArray, N: number, C: number, target: Int32Array,
+    dlogits: FloatArray | null, scale: number): number;
+  /** Row-wise log-softmax over the last axis of x viewed as [R, C]. */
+  logSoftmax(x: FloatArray, R: number, C: number, out: FloatArray): void;
+}
+
+/** Storage allocation and the kernels that run on it. */
+export interface Backend {
+  readonly name: string;
+  alloc(dtype: DType, size: number): FloatArray;
+  readonly kernels: Kernels;
+}
+
+export function arrayFor(dtype: DType): Float32ArrayConstructor | Float64ArrayConstructor {
+  return dtype === 'float32' ? Float32Array : Float64Array;
+}
+
+export function dtypeOf(a: FloatArray): DType {
+  return a instanceof Float64Array ? 'float64' : 'float32';
+}
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  return s;
+}
+
+/** NumPy broadcast of two shapes, or null when they do not broadcast. */
+export function broadcastShapes(a: Shape, b: Shape): number[] | null {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1, db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return null;
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}

@@ -1,0 +1,144 @@
+import { apply, noGrad } from '../autograd/index.js';
+import { getBackend } from '../kernels/index.js';
+import type { NormLayout } from '../kernels/types.js';
+import { Tensor, formatShape } from '../tensor/index.js';
+
+export { linear } from './linear.js';
+
+/** Options of the functional batch normalization (the module passes its state in through these). */
+export interface BatchNormFnOptions {
+  /** γ [C], or null for 1. */
+  weight?: Tensor | null;
+  /** β [C], or null for 0. */
+  bias?: Tensor | null;
+  /** Use batch statistics (and update the running ones when given); else use the running statistics. Default false. */
+  training?: boolean;
+  /** Weight of the old running value: running ← running·momentum + batch·(1 − momentum). Default 0.9 (PyTorch's 0.1). */
+  momentum?: number;
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+  /** Store the unbiased batch variance m/(m−1)·σ²_B in the running variance (default true, as PyTorch). */
+  unbiasedRunningVar?: boolean;
+}
+
+/** [N, C, S] view of a batch-normalization input [N, C, *]. */
+export function channelLayout(x: Tensor): NormLayout {
+  return { N: x.shape[0], C: x.shape[1], S: x.shape.slice(2).reduce((p, d) => p * d, 1), groups: 0 };
+}
+
+/** Checks shared by the module and the functional form; they run before any state changes. */
+export function checkBatchNormArgs(what: string, x: Tensor, C: number | null, usesBatchStats: boolean, eps: number, momentum: number): void {
+  if (!(x instanceof Tensor)) throw new Error(`${what}: expected a Tensor input`);
+  if (x.ndim < 2) throw new Error(`${what}: expected an input [N, C, *] of rank ≥ 2, got shape ${formatShape(x.shape)}`);
+  if (C !== null && x.shape[1] !== C) throw new Error(`${what}: expected ${C} channels (input.shape[1]), got input shape ${formatShape(x.shape)}`);
+  if (usesBatchStats && x.size / x.shape[1] <= 1)
+    throw new Error(`${what}: expected more than 1 value per channel when training, got input shape ${formatShape(x.shape)}`);
+  if (!(eps > 0)) throw new Error(`${what}: eps must be > 0, got ${eps}`);
+  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`${what}: momentum must be in [0, 1], got ${momentum}`);
+}
+
+function checkVector(what: string, name: string, t: Tensor | null | undefined, C: number, x: Tensor): void {
+  if (!t) return;
+  if (!(t instanceof Tensor)) throw new Error(`${what}: ${name} must be a Tensor or null`);
+  if (t.ndim !== 1 || t.shape[0] !== C) throw new Error(`${what}: ${name} has shape ${formatShape(t.shape)} but the input ${formatShape(x.shape)} has ${C} channels`);
+  if (t.dtype !== x.dtype) throw new Error(`${what}: ${name} is ${t.dtype} but the input is ${x.dtype}; convert with .to() first`);
+}
+
+/**
+ * Batch normalization (Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167), functional form.
+ *
+ * y = (x − μ)/√(σ² + ε)·γ + β, per channel (axis 1) over all other axes. In training μ, σ² are the batch
+ * mean and biased variance, and the running statistics, when given, are updated in place:
+ * running ← running·momentum + batch·(1 − momentum) (the variance stored unbiased by default). Otherwise
+ * μ, σ² are the running statistics.
+ *
+ * Note: `momentum` here is the weight of the old value (the note's, Keras's and ONNX's convention): 0.9
+ * here is PyTorch's momentum=0.1. It is not optimizer momentum.
+ *
+ * Shape: x [N, C], [N, C, L] or [N, C, H, W] (any [N, C, *]); running statistics, γ, β [C]; output as x.
+ *
+ * Example:
+ * ```ts
+ * const x = randn([8, 3, 4, 4]);
+ * const rm = zeros([3]), rv = ones([3]);
+ * const y = nn.functional.batchNorm(x, rm, rv, { training: true }); // rm, rv updated
+ * ```
+ */
+export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null,
+  { weight = null, bias = null, training = false, momentum = 0.9, eps = 1e-5, unbiasedRunningVar = true }: BatchNormFnOptions = {}): Tensor {
+  const what = 'batchNorm';
+  checkBatchNormArgs(what, x, null, training, eps, momentum);
+  const C = x.shape[1];
+  if ((runningMean === null) !== (runningVar === null)) throw new Error(`${what}: pass both runningMean and runningVar, or neither`);
+  if (!training && !runningMean) throw new Error(`${what}: evaluation (training: false) needs runningMean and runningVar`);
+  checkVector(what, 'runningMean', runningMean, C, x);
+  checkVector(what, 'runningVar', runningVar, C, x);
+  checkVector(what, 'weight', weight, C, x);
+  checkVector(what, 'bias', bias, C, x);
+  const layout = channelLayout(x);
+  const be = getBackend();
+  if (!training) {
+    const { out, node } = apply('norm', [x, weight, bias], { layout, eps, stats: { mean: runningMean!.data, variance: runningVar!.data } });
+    return new Tensor(out.data, out.shape, { node });
+  }
+  const statsOut = runningMean ? { mean: be.alloc(x.dtype, C), variance: be.alloc(x.dtype, C) } : undefined;
+  const { out, node } = apply('norm', [x, weight, bias], { layout, eps, statsOut });
+  if (statsOut) {
+    const m = layout.N * layout.S;
+    updateRunning(runningMean!, statsOut.mean, momentum, 1);
+    updateRunning(runningVar!, statsOut.variance, momentum, unbiasedRunningVar ? m / (m - 1) : 1);
+  }
+  return new Tensor(out.data, out.shape, { node });
+}
+
+/** running ← running·momentum + batch·scale·(1 − momentum), in place. */
+function updateRunning(running: Tensor, batch: Float32Array | Float64Array, momentum: number, scale: number): void {
+  const k = getBackend().kernels;
+  noGrad(() => {
+    const b = getBackend().alloc(running.dtype, running.size);
+    k.binaryScalar('mul', batch, scale * (1 - momentum), b, false);
+    k.binaryScalar('mul', running.data, momentum, running.data, false);
+    k.binary('add', running.data, running.shape, b, running.shape, running.data, running.shape);
+  });
+}
+
+/** Class indices as an Int32Array, checked against N rows and C classes. */
+function classIndices(target: Int32Array | readonly number[] | Tensor, N: number, C: number, logits: Tensor): Int32Array {
+  const src: ArrayLike<number> = target instanceof Tensor ? target.data : target;
+  if (!src || typeof src.length !== 'number') throw new Error('crossEntropy: target must be class indices (Int32Array, number[] or Tensor)');
+  if (target instanceof Tensor && target.ndim !== 1) throw new Error(`crossEntropy: target must be 1-D class indices, got shape ${formatShape(target.shape)}`);
+  if (src.length !== N) throw new Error(`crossEntropy: logits ${formatShape(logits.shape)} have ${N} rows but target has ${src.length} entries`);
+  const t = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    const v = src[i];
+    if (!Number.isInteger(v) || v < 0 || v >= C) throw new Error(`crossEntropy: target[${i}] = ${v} is not a class index in [0, ${C})`);
+    t[i] = v;
+  }
+  return t;
+}
+
+/**
+ * Cross-entropy between logits and class indices: mean over rows of −log softmax(logits)[target], fused
+ * (log-softmax and NLL in one op, with the gradient (softmax − onehot)/N).
+ *
+ * Shape: logits [N, C]; target [N] (Int32Array, number[] or a tensor of integers); output a scalar.
+ *
+ * Example: `nn.functional.crossEntropy(model.forward(x), labels).backward()`.
+ */
+export function crossEntropy(logits: Tensor, target: Int32Array | readonly number[] | Tensor): Tensor {
+  if (!(logits instanceof Tensor) || logits.ndim !== 2) throw new Error(`crossEntropy: expected logits [N, C], got shape ${logits instanceof Tensor ? formatShape(logits.shape) : typeof logits}`);
+  const [N, C] = logits.shape;
+  if (N === 0) throw new Error(`crossEntropy: logits ${formatShape(logits.shape)} hold no rows`);
+  const { out, node } = apply('crossEntropy', [logits], { target: classIndices(target, N, C, logits) });
+  return new Tensor(out.data, out.shape, { node });
+}
+
+/**
+ * Mean squared error: mean((input − target)²).
+ * Shape: input and target of the same shape; output a scalar.
+ */
+export function mseLoss(input: Tensor, target: Tensor): Tensor {
+  if (input.ndim !== target.ndim || input.shape.some((d, i) => d !== target.shape[i]))
+    throw new Error(`mseLoss: input ${formatShape(input.shape)} and target ${formatShape(target.shape)} must have the same shape`);
+  return input.sub(target).square().mean();
+}

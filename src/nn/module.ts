@@ -1,0 +1,203 @@
+import { getBackend } from '../kernels/index.js';
+import type { DType, FloatArray } from '../kernels/types.js';
+import { noGrad } from '../autograd/index.js';
+import { Tensor, formatShape, tensor, type NestedArray } from '../tensor/index.js';
+
+/** snake_case (PyTorch state-dict names) → camelCase (TypeScript property names). */
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** A value `loadStateDict` accepts for one entry. */
+export type StateValue = Tensor | FloatArray | Int32Array | NestedArray | readonly number[];
+
+interface BufferInfo { tensor: Tensor | null; integer: boolean }
+
+/**
+ * Base class of every layer. A module owns parameters (trained by optimizers), buffers (state such as
+ * running statistics, saved but not trained) and child modules, all named as in PyTorch so that
+ * `stateDict()` keys match a PyTorch model of the same structure.
+ *
+ * Subclasses call `registerParameter` / `registerBuffer` (which also define a camelCase property, e.g.
+ * `running_mean` → `this.runningMean`). Child modules are found automatically: any own property that
+ * holds a Module (or an array of Modules, named `prop.i`) is a child, in definition order;
+ * `registerModule` names one explicitly (Sequential uses "0", "1", …).
+ *
+ * Example:
+ * ```ts
+ * class Net extends nn.Module {
+ *   fc = new nn.Linear(4, 3);
+ *   bn = new nn.BatchNorm1d(3);
+ *   forward(x: Tensor) { return this.bn.forward(this.fc.forward(x)).relu(); }
+ * }
+ * Object.keys(new Net().stateDict()); // fc.weight, fc.bias, bn.weight, bn.bias, bn.running_mean, …
+ * ```
+ */
+export abstract class Module {
+  /** Training mode (true) or evaluation mode (false); set by train() / eval(), recursively. */
+  training = true;
+  private readonly _parameters = new Map<string, Tensor | null>();
+  private readonly _buffers = new Map<string, BufferInfo>();
+  private readonly _modules = new Map<string, Module>();
+
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Register a trainable tensor under `name` (requiresGrad is switched on); defines property `prop`. */
+  registerParameter(name: string, t: Tensor | null, prop = camel(name)): void {
+    if (t) t.requiresGrad = true;
+    this._parameters.set(name, t);
+    Object.defineProperty(this, prop, {
+      get: () => this._parameters.get(name) ?? null,
+      set: (v: Tensor | null) => { if (v) v.requiresGrad = true; this._parameters.set(name, v); },
+      enumerable: false, configurable: true,
+    });
+  }
+
+  /**
+   * Register a state tensor under `name`; defines property `prop`. `integer` marks a counter (such as
+   * num_batches_tracked) that `to(dtype)` leaves alone, as PyTorch leaves integer buffers alone.
+   */
+  registerBuffer(name: string, t: Tensor | null, { prop = camel(name), integer = false }: { prop?: string; integer?: boolean } = {}): void {
+    this._buffers.set(name, { tensor: t, integer });
+    Object.defineProperty(this, prop, {
+      get: () => this._buffers.get(name)?.tensor ?? null,
+      set: (v: Tensor | null) => { this._buffers.set(name, { tensor: v, integer }); },
+      enumerable: false, configurable: true,
+    });
+  }
+
+  /** Register a child module under an explicit name. */
+  registerModule(name: string, m: Module): void {
+    this._modules.set(name, m);
+  }
+
+  /** Direct children, [name, module], explicit ones first, then Module-valued own properties. */
+  *namedChildren(): Generator<[string, Module]> {
+    yield* this._modules;
+    for (const [key, v] of Object.entries(this)) {
+      if (v instanceof Module) yield [key, v];
+      else if (Array.isArray(v) && v.length && v.every((u) => u instanceof Module))
+        for (let i = 0; i < v.length; i++) yield [`${key}.${i}`, v[i] as Module];
+    }
+  }
+
+  children(): Module[] {
+    return [...this.namedChildren()].map(([, m]) => m);
+  }
+
+  /** This module and all below it, [dotted name, module] ('' for this one). */
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [n, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${n}` : n);
+  }
+
+  modules(): Module[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
+
+  /** All parameters, [dotted name, tensor], in registration order; a tensor shared by two modules appears once. */
+  *namedParameters(prefix = '', seen = new Set<Tensor>()): Generator<[string, Tensor]> {
+    for (const [n, t] of this._parameters) if (t && !seen.has(t)) { seen.add(t); yield [prefix + n, t]; }
+    for (const [n, m] of this.namedChildren()) yield* m.namedParameters(`${prefix}${n}.`, seen);
+  }
+
+  parameters(): Tensor[] {
+    return [...this.namedParameters()].map(([, t]) => t);
+  }
+
+  /** All buffers, [dotted name, tensor]; a shared tensor appears once. */
+  *namedBuffers(prefix = '', seen = new Set<Tensor>()): Generator<[string, Tensor]> {
+    for (const [n, b] of this._buffers) if (b.tensor && !seen.has(b.tensor)) { seen.add(b.tensor); yield [prefix + n, b.tensor]; }
+    for (const [n, m] of this.namedChildren()) yield* m.namedBuffers(`${prefix}${n}.`, seen);
+  }
+
+  buffers(): Tensor[] {
+    return [...this.namedBuffers()].map(([, t]) => t);
+  }
+
+  /** Set training mode here and in every descendant. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: BatchNorm uses its running statistics, Dropout is the identity. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Drop every parameter's gradient (set to null, as PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Convert every parameter and floating-point buffer to `dtype` (in place; returns this). */
+  to(dtype: DType): this {
+    if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`to: unknown dtype '${dtype}'; use 'float32' or 'float64'`);
+    for (const m of this.modules()) {
+      for (const [n, t] of m._parameters) if (t && t.dtype !== dtype) m._parameters.set(n, convert(t, dtype, true));
+      for (const [n, b] of m._buffers) if (b.tensor && !b.integer && b.tensor.dtype !== dtype) m._buffers.set(n, { ...b, tensor: convert(b.tensor, dtype, false) });
+    }
+    return this;
+  }
+
+  /**
+   * Parameters and buffers by PyTorch-style dotted name, in PyTorch's order (each module's parameters,
+   * then its buffers, then its children's). The tensors themselves, detached from any graph.
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [prefix, m] of this.namedModules()) {
+      const p = prefix ? `${prefix}.` : '';
+      for (const [n, t] of m._parameters) if (t) out[p + n] ??= t.detach();
+      for (const [n, b] of m._buffers) if (b.tensor) out[p + n] ??= b.tensor.detach();
+    }
+    return out;
+  }
+
+  /**
+   * Copy values into parameters and buffers, by name. Every entry is checked before anything is written:
+   * a missing, unexpected or mis-shaped entry is an error that names it, and the module stays unchanged.
+   * Values may be tensors, typed arrays, number arrays or (for scalars) numbers.
+   */
+  loadStateDict(record: Record<string, StateValue>): void {
+    if (record === null || typeof record !== 'object') throw new Error('loadStateDict: expected an object from names to tensors');
+    const own = new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
+    const missing = [...own.keys()].filter((n) => !(n in record));
+    const extra = Object.keys(record).filter((n) => !own.has(n));
+    const problems: string[] = [];
+    if (missing.length) problems.push(`missing: ${missing.join(', ')}`);
+    if (extra.length) problems.push(`unexpected: ${extra.join(', ')}`);
+    const values = new Map<string, ArrayLike<number>>();
+    for (const [n, t] of own) {
+      if (!(n in record)) continue;
+      const v = record[n];
+      const { data, shape } = asValues(v);
+      if (!data) { problems.push(`${n}: expected a tensor, typed array, number array or number, got ${typeof v}`); continue; }
+      const shapeOk = shape ? shape.length === t.ndim && shape.every((d, i) => d === t.shape[i]) : data.length === t.size;
+      if (!shapeOk || data.length !== t.size) { problems.push(`${n}: shape ${shape ? formatShape(shape) : `(${data.length} values)`} does not match the module's ${formatShape(t.shape)}`); continue; }
+      values.set(n, data);
+    }
+    if (problems.length) throw new Error(`loadStateDict: ${problems.join('; ')}`);
+    for (const [n, t] of own) {
+      const d = values.get(n)!;
+      for (let i = 0; i < d.length; i++) t.data[i] = d[i];
+    }
+  }
+}
+
+function asValues(v: StateValue): { data: ArrayLike<number> | null; shape: readonly number[] | null } {
+  if (v instanceof Tensor) return { data: v.data, shape: v.shape };
+  if (Array.isArray(v) && v.some((x) => Array.isArray(x))) {
+    try { return asValues(tensor(v as NestedArray, undefined, { dtype: 'float64' })); } catch { return { data: null, shape: null }; }
+  }
+  if (typeof v === 'number') return { data: [v], shape: null };
+  if (ArrayBuffer.isView(v) || (Array.isArray(v) && v.every((x) => typeof x === 'number'))) return { data: v as ArrayLike<number>, shape: null };
+  return { data: null, shape: null };
+}
+
+function convert(t: Tensor, dtype: DType, param: boolean): Tensor {
+  const d = getBackend().alloc(dtype, t.size);
+  noGrad(() => getBackend().kernels.copy(t.data, d));
+  return new Tensor(d, t.shape, { requiresGrad: param });
+}

@@ -1,0 +1,379 @@
+import { apply, backward as runBackward, type Arr, type Node, type OpAttrs, type OpName, type Variable } from '../autograd/index.js';
+import { getBackend } from '../kernels/index.js';
+import type { DType, FloatArray, Shape } from '../kernels/types.js';
+import { broadcastShapes, sizeOf } from '../kernels/types.js';
+
+export type TensorLike = Tensor | number;
+export type NestedArray = number | NestedArray[];
+
+function fmt(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Normalize an axis (negative counts from the end) for a tensor of rank r; errors name the shape. */
+export function normAxis(axis: number, shape: Shape, what: string): number {
+  const r = shape.length;
+  if (!Number.isInteger(axis) || axis < -r || axis >= Math.max(r, 1))
+    throw new Error(`${what}: axis ${axis} is out of range for a tensor of shape ${fmt(shape)}`);
+  return axis < 0 ? axis + r : axis;
+}
+
+/**
+ * An n-dimensional array of float32 or float64 numbers with reverse-mode automatic differentiation.
+ *
+ * Data is contiguous, row-major, in `data` (allocated by the active backend). Operations that need a
+ * gradient are recorded; `backward()` fills `.grad` of every leaf tensor created with `requiresGrad`.
+ *
+ * Example:
+ * ```ts
+ * const x = tensor([[1, 2], [3, 4]], undefined, { requiresGrad: true });
+ * const y = x.mul(x).sum();      // Σ x²
+ * y.backward();
+ * x.grad!.toArray();             // [[2, 4], [6, 8]]
+ * ```
+ */
+export class Tensor implements Variable {
+  readonly data: FloatArray;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** The accumulated gradient (leaves only), or null before the first backward. */
+  grad: Tensor | null = null;
+  /** The op that produced this tensor (null for leaves and for results made without recording). */
+  readonly node: Node | null;
+  private _requiresGrad: boolean;
+
+  constructor(data: FloatArray, shape: Shape, opts: { requiresGrad?: boolean; node?: Node | null } = {}) {
+    if (sizeOf(shape) !== data.length)
+      throw new Error(`Tensor: shape ${fmt(shape)} holds ${sizeOf(shape)} values but the data has ${data.length}`);
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = data instanceof Float64Array ? 'float64' : 'float32';
+    this.node = opts.node ?? null;
+    this._requiresGrad = this.node !== null || (opts.requiresGrad ?? false);
+  }
+
+  /** Whether gradients flow to this tensor. Settable on leaves only (as in PyTorch). */
+  get requiresGrad(): boolean {
+    return this._requiresGrad;
+  }
+
+  set requiresGrad(v: boolean) {
+    if (this.node && !v) throw new Error('requiresGrad can only be changed on leaf tensors; use detach() for a non-leaf');
+    this._requiresGrad = v;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Whether the tensor was created by the user (not by a recorded op). */
+  get isLeaf(): boolean {
+    return this.node === null;
+  }
+
+  private static fromOp<P extends OpName>(name: P, inputs: readonly (Tensor | null)[], attrs: OpAttrs[P]): Tensor {
+    const { out, node } = apply(name, inputs, attrs);
+    return new Tensor(out.data, out.shape, { node });
+  }
+
+  /** Another operand as a tensor of a common dtype (float64 wins, as in PyTorch's type promotion). */
+  private pair(other: TensorLike, what: string): [Tensor, Tensor] {
+    const o = typeof other === 'number' ? scalar(other, this.dtype) : other;
+    if (!(o instanceof Tensor)) throw new Error(`${what}: expected a Tensor or a number, got ${typeof other}`);
+    if (!broadcastShapes(this.shape, o.shape))
+      throw new Error(`${what}: shapes ${fmt(this.shape)} and ${fmt(o.shape)} cannot be broadcast together`);
+    if (this.dtype === o.dtype) return [this, o];
+    return this.dtype === 'float64' ? [this, o.to('float64')] : [this.to('float64'), o];
+  }
+
+  private binary(name: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum', other: TensorLike): Tensor {
+    const [a, b] = this.pair(other, name);
+    return Tensor.fromOp(name, [a, b], {});
+  }
+
+  /** Elementwise a + b with broadcasting. */
+  add(other: TensorLike): Tensor { return this.binary('add', other); }
+  /** Elementwise a − b with broadcasting. */
+  sub(other: TensorLike): Tensor { return this.binary('sub', other); }
+  /** Elementwise a · b with broadcasting. */
+  mul(other: TensorLike): Tensor { return this.binary('mul', other); }
+  /** Elementwise a / b with broadcasting. */
+  div(other: TensorLike): Tensor { return this.binary('div', other); }
+  /** Elementwise a^p with broadcasting (p a tensor or a number). */
+  pow(p: TensorLike): Tensor { return this.binary('pow', p); }
+  /** Elementwise maximum of two tensors (the gradient is split on ties). */
+  maximum(other: TensorLike): Tensor { return this.binary('maximum', other); }
+  /** Elementwise minimum of two tensors. */
+  minimum(other: TensorLike): Tensor { return this.binary('minimum', other); }
+
+  private unary(name: 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'relu' | 'tanh' | 'square' | 'reciprocal'): Tensor {
+    return Tensor.fromOp(name, [this], {});
+  }
+
+  neg(): Tensor { return this.unary('neg'); }
+  exp(): Tensor { return this.unary('exp'); }
+  log(): Tensor { return this.unary('log'); }
+  sqrt(): Tensor { return this.unary('sqrt'); }
+  abs(): Tensor { return this.unary('abs'); }
+  /** 1/(1 + e^−x), computed without overflow for large |x|. */
+  sigmoid(): Tensor { return this.unary('sigmoid'); }
+  /** max(x, 0); NaN stays NaN. */
+  relu(): Tensor { return this.unary('relu'); }
+  tanh(): Tensor { return this.unary('tanh'); }
+  square(): Tensor { return this.unary('square'); }
+  reciprocal(): Tensor { return this.unary('reciprocal'); }
+
+  /**
+   * Matrix product. a [..., M, K] · b [K, N] or [..., K, N] with the same leading dims; a 1-D b is a
+   * column vector (the result drops that axis).
+   */
+  matmul(other: Tensor): Tensor {
+    let [a, b] = this.pair(other, 'matmul');
+    if (a.ndim < 2) throw new Error(`matmul: expected a tensor of rank ≥ 2 on the left, got shape ${fmt(a.shape)}`);
+    const vec = b.ndim === 1;
+    if (vec) b = b.reshape([b.shape[0], 1]);
+    const K = a.shape[a.ndim - 1];
+    const batchOk = b.ndim === 2 || (b.ndim === a.ndim && b.shape.slice(0, -2).every((d, i) => d === a.shape[i]));
+    if (b.shape[b.ndim - 2] !== K || !batchOk)
+      throw new Error(`matmul: shapes ${fmt(this.shape)} and ${fmt(other.shape)} do not match (inner dimensions ${K} and ${b.shape[b.ndim - 2]}${batchOk ? '' : ', or batch dimensions differ'})`);
+    const out = Tensor.fromOp('matmul', [a, b], {});
+    return vec ? out.reshape(out.shape.slice(0, -1)) : out;
+  }
+
+  private axes(axis: number | readonly number[] | undefined, what: string): number[] {
+    if (axis === undefined) return this.shape.map((_, i) => i);
+    const list = (typeof axis === 'number' ? [axis] : [...axis]).map((a) => normAxis(a, this.shape, what));
+    if (new Set(list).size !== list.length) throw new Error(`${what}: repeated axis in [${axis}]`);
+    return list.sort((x, y) => x - y);
+  }
+
+  /** Sum over `axis` (a number, a list, or all axes when omitted). */
+  sum(axis?: number | readonly number[], keepdim = false): Tensor {
+    return Tensor.fromOp('sum', [this], { axes: this.axes(axis, 'sum'), keepdim });
+  }
+
+  /** Mean over `axis` (all axes when omitted). */
+  mean(axis?: number | readonly number[], keepdim = false): Tensor {
+    return Tensor.fromOp('mean', [this], { axes: this.axes(axis, 'mean'), keepdim });
+  }
+
+  /** Maximum over `axis` (all axes when omitted); the gradient is split evenly among tied maxima. */
+  max(axis?: number | readonly number[], keepdim = false): Tensor {
+    if (this.size === 0) throw new Error(`max: the tensor of shape ${fmt(this.shape)} is empty`);
+    return Tensor.fromOp('max', [this], { axes: this.axes(axis, 'max'), keepdim });
+  }
+
+  /** Indices of the maxima along `axis` (default last), as a float tensor without gradient. */
+  argmax(axis = -1): Tensor {
+    const ax = normAxis(axis, this.shape, 'argmax');
+    const perm = this.shape.map((_, i) => i).filter((i) => i !== ax).concat([ax]);
+    const x = ax === this.ndim - 1 ? this : this.detach().permute(perm);
+    const C = this.shape[ax], R = this.size / C;
+    const out = getBackend().alloc(this.dtype, R);
+    getBackend().kernels.argmax(x.data, R, C, out);
+    return new Tensor(out, this.shape.filter((_, i) => i !== ax));
+  }
+
+  /** The same data under a new shape (one dimension may be −1). Shares storage with this tensor. */
+  reshape(shape: readonly number[]): Tensor {
+    const s = [...shape];
+    const free = s.indexOf(-1);
+    if (free >= 0) {
+      const rest = s.reduce((p, d, i) => (i === free ? p : p * d), 1);
+      if (rest === 0 || this.size % rest !== 0)
+        throw new Error(`reshape: cannot reshape a tensor of shape ${fmt(this.shape)} (${this.size} values) into ${fmt(shape)}`);
+      s[free] = this.size / rest;
+    }
+    if (s.some((d) => !Number.isInteger(d) || d < 0) || sizeOf(s) !== this.size)
+      throw new Error(`reshape: cannot reshape a tensor of shape ${fmt(this.shape)} (${this.size} values) into ${fmt(shape)}`);
+    return Tensor.fromOp('reshape', [this], { shape: s });
+  }
+
+  /** Flatten axes start…end into one (PyTorch's flatten). */
+  flatten(start = 0, end = -1): Tensor {
+    if (this.ndim === 0) return this.reshape([1]);
+    const a = normAxis(start, this.shape, 'flatten'), b = normAxis(end, this.shape, 'flatten');
+    return this.reshape([...this.shape.slice(0, a), this.shape.slice(a, b + 1).reduce((p, d) => p * d, 1), ...this.shape.slice(b + 1)]);
+  }
+
+  /** Reorder the axes (a copy). */
+  permute(perm: readonly number[]): Tensor {
+    const p = perm.map((a) => normAxis(a, this.shape, 'permute'));
+    if (p.length !== this.ndim || new Set(p).size !== p.length)
+      throw new Error(`permute: [${perm}] is not a permutation of the ${this.ndim} axes of shape ${fmt(this.shape)}`);
+    return Tensor.fromOp('permute', [this], { perm: p });
+  }
+
+  /** Swap two axes (default: the last two). A copy. */
+  transpose(dim0 = -2, dim1 = -1): Tensor {
+    const a = normAxis(dim0, this.shape, 'transpose'), b = normAxis(dim1, this.shape, 'transpose');
+    const perm = this.shape.map((_, i) => i);
+    [perm[a], perm[b]] = [perm[b], perm[a]];
+    return this.permute(perm);
+  }
+
+  /** Broadcast to `shape` (a copy, differentiable). */
+  expand(shape: readonly number[]): Tensor {
+    const b = broadcastShapes(this.shape, shape);
+    if (!b || b.length !== shape.length || b.some((d, i) => d !== shape[i]))
+      throw new Error(`expand: a tensor of shape ${fmt(this.shape)} cannot be broadcast to ${fmt(shape)}`);
+    return Tensor.fromOp('expand', [this], { shape: [...shape] });
+  }
+
+  /** log softmax over the last axis. */
+  logSoftmax(): Tensor {
+    if (this.ndim === 0) throw new Error('logSoftmax: expected a tensor of rank ≥ 1, got a scalar');
+    return Tensor.fromOp('logSoftmax', [this], {});
+  }
+
+  /** softmax over the last axis. */
+  softmax(): Tensor {
+    return this.logSoftmax().exp();
+  }
+
+  /** This tensor in another dtype (itself when it already has it); differentiable. */
+  to(dtype: DType): Tensor {
+    if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`to: unknown dtype '${dtype}'; use 'float32' or 'float64'`);
+    return dtype === this.dtype ? this : Tensor.fromOp('cast', [this], { dtype });
+  }
+
+  /** A copy with its own storage; gradients flow back to this tensor. */
+  clone(): Tensor {
+    return Tensor.fromOp('cast', [this], { dtype: this.dtype });
+  }
+
+  /** The same storage, cut from the graph: no gradient flows through the result. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: only a tensor with one element can be converted to a number, got shape ${fmt(this.shape)}`);
+    return this.data[0];
+  }
+
+  /** Nested arrays of numbers (a number for a scalar tensor). */
+  toArray(): NestedArray {
+    const build = (d: number, off: number): NestedArray => {
+      if (d === this.ndim) return this.data[off];
+      const stride = this.shape.slice(d + 1).reduce((p, v) => p * v, 1);
+      return Array.from({ length: this.shape[d] }, (_, i) => build(d + 1, off + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  /**
+   * Back-propagate from this tensor. A scalar needs no argument; otherwise pass the upstream gradient
+   * (a tensor or typed array of this shape), as in PyTorch.
+   */
+  backward(grad?: Tensor | FloatArray, { retainGraph = false }: { retainGraph?: boolean } = {}): void {
+    let g: Arr;
+    if (grad === undefined) {
+      if (this.size !== 1) throw new Error(`backward: the gradient can be implied only for a one-element tensor; this one has shape ${fmt(this.shape)}, so pass backward(grad)`);
+      g = full(this.shape, 1, { dtype: this.dtype });
+    } else if (grad instanceof Tensor) {
+      if (grad.shape.length !== this.ndim || grad.shape.some((d, i) => d !== this.shape[i]))
+        throw new Error(`backward: the gradient has shape ${fmt(grad.shape)} but the tensor has shape ${fmt(this.shape)}`);
+      g = grad.to(this.dtype).detach();
+    } else {
+      if (grad.length !== this.size) throw new Error(`backward: the gradient has ${grad.length} values but the tensor has shape ${fmt(this.shape)}`);
+      g = tensor(grad, this.shape, { dtype: this.dtype });
+    }
+    runBackward(this, g, retainGraph);
+  }
+
+  /** Called by the tape: add g into .grad (allocating it on first use). */
+  accumulateGrad(g: Arr): void {
+    if (!this.grad) {
+      const d = getBackend().alloc(this.dtype, this.size);
+      getBackend().kernels.copy(g.data, d);
+      this.grad = new Tensor(d, this.shape);
+    } else {
+      getBackend().kernels.binary('add', this.grad.data, this.shape, g.data, g.shape, this.grad.data, this.shape);
+    }
+  }
+
+  toString(): string {
+    return `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+}
+
+export interface TensorOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+
+function checkDtype(dtype: string, what: string): DType {
+  if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`${what}: unknown dtype '${dtype}'; use 'float32' or 'float64'`);
+  return dtype;
+}
+
+export function checkShape(shape: readonly number[], what: string): number[] {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`${what}: a shape is a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  return [...shape];
+}
+
+function scalar(v: number, dtype: DType): Tensor {
+  const d = getBackend().alloc(dtype, 1);
+  d[0] = v;
+  return new Tensor(d, []);
+}
+
+/**
+ * Create a tensor from nested arrays, a flat array or typed array with a shape, or a number.
+ *
+ * Example: `tensor([[1, 2], [3, 4]])`, `tensor(new Float32Array(6), [2, 3])`,
+ * `tensor([1, 2, 3], undefined, { dtype: 'float64', requiresGrad: true })`.
+ */
+export function tensor(values: NestedArray | ArrayLike<number>, shape?: readonly number[], { dtype = 'float32', requiresGrad = false }: TensorOptions = {}): Tensor {
+  checkDtype(dtype, 'tensor');
+  let flat: ArrayLike<number>;
+  let inferred: number[];
+  if (typeof values === 'number') { flat = [values]; inferred = []; }
+  else if (Array.isArray(values)) {
+    inferred = [];
+    for (let v: NestedArray = values; Array.isArray(v); v = v[0]) inferred.push(v.length);
+    const out: unknown[] = [];
+    let ragged = false;
+    const walk = (v: unknown, depth: number): void => {
+      if (Array.isArray(v)) { if (v.length !== inferred[depth]) ragged = true; v.forEach((u) => walk(u, depth + 1)); }
+      else { if (depth !== inferred.length || typeof v !== 'number') ragged = true; out.push(v); }
+    };
+    walk(values, 0);
+    flat = out as number[];
+    if (ragged)
+      throw new Error(`tensor: nested arrays are ragged or hold non-numbers (expected shape ${fmt(inferred)})`);
+  } else { flat = values; inferred = [values.length]; }
+  const s = shape ? checkShape(shape, 'tensor') : inferred;
+  if (sizeOf(s) !== flat.length) throw new Error(`tensor: ${flat.length} values do not fill shape ${fmt(s)} (${sizeOf(s)} values)`);
+  const d = getBackend().alloc(dtype, flat.length);
+  for (let i = 0; i < flat.length; i++) d[i] = flat[i];
+  return new Tensor(d, s, { requiresGrad });
+}
+
+/** A tensor of `shape` filled with `value`. */
+export function full(shape: readonly number[], value: number, { dtype = 'float32', requiresGrad = false }: TensorOptions = {}): Tensor {
+  const s = checkShape(shape, 'full');
+  const d = getBackend().alloc(checkDtype(dtype, 'full'), sizeOf(s));
+  if (value !== 0) d.fill(value);
+  return new Tensor(d, s, { requiresGrad });
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+/** A tensor of ones. */
+export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+export { fmt as formatShape };
