@@ -1,4 +1,4 @@
-export { Module, type StateValue } from './module.js';
+export { Module, type StateValue, type ForwardHook, type HookHandle } from './module.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { Sigmoid, ReLU, Tanh, Identity } from './activation.js';
 export { Sequential } from './container.js';

@@ -13,6 +13,11 @@ export type StateValue = Tensor | FloatArray | Int32Array | NestedArray | readon
 
 interface BufferInfo { tensor: Tensor | null; integer: boolean }
 
+/** Called after a module's forward with its inputs and output. */
+export type ForwardHook = (module: Module, inputs: readonly Tensor[], output: Tensor) => void;
+
+export interface HookHandle { remove(): void }
+
 /**
  * Base class of every layer. A module owns parameters (trained by optimizers), buffers (state such as
  * running statistics, saved but not trained) and child modules, all named as in PyTorch so that
@@ -41,6 +46,31 @@ export abstract class Module {
   private readonly _modules = new Map<string, Module>();
 
   abstract forward(...inputs: Tensor[]): Tensor;
+
+  private readonly _forwardHooks: ForwardHook[] = [];
+
+  /**
+   * Call `hook(module, inputs, output)` after every forward of this module (PyTorch's
+   * register_forward_hook), e.g. to record a layer's inputs or activations. Returns a handle whose
+   * `remove()` detaches it. Modules without hooks pay nothing: forward is wrapped on first registration.
+   */
+  registerForwardHook(hook: ForwardHook): HookHandle {
+    if (typeof hook !== 'function') throw new Error('registerForwardHook: expected a function (module, inputs, output) => void');
+    if (!Object.prototype.hasOwnProperty.call(this, 'forward')) {
+      const inner = this.forward;
+      const hooks = this._forwardHooks;
+      Object.defineProperty(this, 'forward', {
+        value: (...xs: Tensor[]) => {
+          const y = inner.apply(this, xs);
+          for (const h of [...hooks]) h(this, xs, y);
+          return y;
+        },
+        enumerable: false, configurable: true, writable: true,
+      });
+    }
+    this._forwardHooks.push(hook);
+    return { remove: () => { const i = this._forwardHooks.indexOf(hook); if (i >= 0) this._forwardHooks.splice(i, 1); } };
+  }
 
   /** Register a trainable tensor under `name` (requiresGrad is switched on); defines property `prop`. */
   registerParameter(name: string, t: Tensor | null, prop = camel(name)): void {
@@ -111,6 +141,14 @@ export abstract class Module {
     for (const [n, m] of this.namedChildren()) yield* m.namedBuffers(`${prefix}${n}.`, seen);
   }
 
+  /** Dotted names of the integer-valued buffers (counters such as num_batches_tracked; int64 in PyTorch files). */
+  integerBufferNames(): Set<string> {
+    const out = new Set<string>();
+    for (const [prefix, m] of this.namedModules())
+      for (const [n, b] of m._buffers) if (b.tensor && b.integer) out.add(prefix ? `${prefix}.${n}` : n);
+    return out;
+  }
+
   buffers(): Tensor[] {
     return [...this.namedBuffers()].map(([, t]) => t);
   }
@@ -162,7 +200,8 @@ export abstract class Module {
    */
   loadStateDict(record: Record<string, StateValue>): void {
     if (record === null || typeof record !== 'object') throw new Error('loadStateDict: expected an object from names to tensors');
-    const own = new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
+    // The names stateDict() gives, a shared tensor under each of its names (as PyTorch), so a state dict loads back.
+    const own = new Map<string, Tensor>(Object.entries(this.stateDict()));
     const missing = [...own.keys()].filter((n) => !(n in record));
     const extra = Object.keys(record).filter((n) => !own.has(n));
     const problems: string[] = [];

@@ -82,10 +82,10 @@ export class Tensor implements Variable {
   }
 
   /** Another operand as a tensor of a common dtype (float64 wins, as in PyTorch's type promotion). */
-  private pair(other: TensorLike, what: string): [Tensor, Tensor] {
+  private pair(other: TensorLike, what: string, elementwise = true): [Tensor, Tensor] {
     const o = typeof other === 'number' ? scalar(other, this.dtype) : other;
     if (!(o instanceof Tensor)) throw new Error(`${what}: expected a Tensor or a number, got ${typeof other}`);
-    if (!broadcastShapes(this.shape, o.shape))
+    if (elementwise && !broadcastShapes(this.shape, o.shape))
       throw new Error(`${what}: shapes ${fmt(this.shape)} and ${fmt(o.shape)} cannot be broadcast together`);
     if (this.dtype === o.dtype) return [this, o];
     return this.dtype === 'float64' ? [this, o.to('float64')] : [this.to('float64'), o];
@@ -133,7 +133,7 @@ export class Tensor implements Variable {
    * column vector (the result drops that axis).
    */
   matmul(other: Tensor): Tensor {
-    let [a, b] = this.pair(other, 'matmul');
+    let [a, b] = this.pair(other, 'matmul', false); // matmul checks its own shapes below
     if (a.ndim < 2) throw new Error(`matmul: expected a tensor of rank ≥ 2 on the left, got shape ${fmt(a.shape)}`);
     const vec = b.ndim === 1;
     if (vec) b = b.reshape([b.shape[0], 1]);
