@@ -1,0 +1,11 @@
+/** Runs one arm of the paper experiment in a worker thread and streams its events to the main thread. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadPaperData, runPaperArm, type PaperArm, type PaperConfig } from '../experiments/paper.js';
+
+const { arm, cfg } = workerData as { arm: PaperArm; cfg: PaperConfig };
+const data = await loadPaperData(cfg);
+const result = runPaperArm(arm, cfg, data, (e) => {
+  // Every eval, and every 25th step, is enough for bars and logs.
+  if (e.type === 'eval' || e.step % 25 === 0) parentPort!.postMessage({ type: 'event', event: e });
+});
+parentPort!.postMessage({ type: 'done', result });

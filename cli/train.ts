@@ -1,0 +1,95 @@
+/** `normlab train`: one network on the embedded digits, configured by flags; metrics, checkpoints, summary. */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { data as dataset, models, optim, train, io } from '../src/index.js';
+import { createProgress } from './progress.js';
+import { runFolder } from './util.js';
+
+export interface TrainFlags {
+  model: 'mlp';
+  activation: 'sigmoid' | 'relu' | 'tanh';
+  depth: number;
+  width: number;
+  bn: boolean;
+  initStd?: number;
+  optimizer: 'sgd' | 'adam' | 'adamw';
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  clipValue?: number;
+  clipNorm?: number;
+  globalClipNorm?: number;
+  batch: number;
+  steps: number;
+  evalEvery: number;
+  checkpointEvery?: number;
+  resume?: string;
+  seed: number;
+  out?: string;
+  json?: boolean;
+}
+
+function makeOptimizer(f: TrainFlags, params: ReturnType<ReturnType<typeof models.mlp>['parameters']>): optim.Optimizer {
+  const clip = { clipValue: f.clipValue, clipNorm: f.clipNorm, globalClipNorm: f.globalClipNorm };
+  switch (f.optimizer) {
+    case 'sgd': return new optim.SGD(params, { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay, ...clip });
+    case 'adam': return new optim.Adam(params, { lr: f.lr, weightDecay: f.weightDecay, ...clip });
+    case 'adamw': return new optim.AdamW(params, { lr: f.lr, weightDecay: f.weightDecay, ...clip });
+  }
+}
+
+export async function trainCommand(f: TrainFlags): Promise<Record<string, unknown>> {
+  if (f.resume && !existsSync(f.resume)) throw new Error(`--resume: no checkpoint at '${f.resume}'`);
+  const out = resolve(f.out ?? runFolder('train'));
+  mkdirSync(out, { recursive: true });
+  const say = (s: string) => (f.json ? process.stderr : process.stdout).write(`${s}\n`);
+  const mnist = await dataset.loadMnist();
+  const { train: trainSet, test } = dataset.splitDataset(mnist, { seed: f.seed });
+  const model = models.mlp({ hidden: Array.from({ length: f.depth }, () => f.width), activation: f.activation, norm: f.bn ? 'batch' : 'none', initStd: f.initStd, seed: f.seed });
+  const optimizer = makeOptimizer(f, model.parameters());
+  const loader = new dataset.DataLoader(trainSet, { batchSize: f.batch, shuffle: true, dropLast: true, seed: f.seed });
+  const trainer = new train.Trainer({ model, optimizer, data: loader });
+  const config = { ...f, json: undefined, resume: undefined, out: undefined };
+  if (f.resume) {
+    const extra = trainer.restore(await io.readFileBytes(f.resume));
+    if (JSON.stringify(extra.config) !== JSON.stringify(config))
+      throw new Error(`--resume: the checkpoint was written with different flags (${JSON.stringify(extra.config)})`);
+    say(`resumed from ${f.resume} at step ${trainer.step}`);
+  }
+  say(`normlab train: ${f.model} ${[784, ...Array(f.depth).fill(f.width), 10].join('-')} ${f.activation}${f.bn ? ' with BN' : ''}, ${f.optimizer} lr ${f.lr}, batch ${f.batch}, ${f.steps} steps`);
+
+  const metricsPath = join(out, 'metrics.jsonl');
+  const lines: string[] = [];
+  const progress = createProgress();
+  progress.add('train', f.steps);
+  let last: train.EvalResult = { loss: NaN, accuracy: NaN };
+  const ckptPath = join(out, 'checkpoint.safetensors');
+  const t0 = performance.now();
+  const startStep = trainer.step;
+  const evalNow = (step: number) => {
+    last = train.evaluate(model, test);
+    lines.push(JSON.stringify({ step, testLoss: last.loss, testAccuracy: last.accuracy }));
+  };
+  // An async loop (not trainer.run) so the progress bar redraws and checkpoints are written, atomically
+  // and in order, at the step they describe.
+  while (trainer.step < f.steps) {
+    const r = trainer.trainStep();
+    if (r.step % 10 === 0) lines.push(JSON.stringify({ step: r.step, trainLoss: r.loss }));
+    if (r.step % f.evalEvery === 0 || r.step === f.steps) evalNow(r.step);
+    progress.update('train', r.step, Number.isFinite(last.accuracy) ? `test acc ${(100 * last.accuracy).toFixed(2)}%` : '');
+    if (f.checkpointEvery && (r.step % f.checkpointEvery === 0 || r.step === f.steps)) await io.writeFileAtomic(ckptPath, trainer.checkpoint({ config }));
+    if (r.step % 20 === 0) await new Promise((res) => setImmediate(res));
+  }
+  progress.stop();
+  const seconds = (performance.now() - t0) / 1000;
+  if (trainer.step === startStep || !Number.isFinite(last.accuracy)) last = train.evaluate(model, test);
+  await io.writeFileAtomic(metricsPath, lines.join('\n') + (lines.length ? '\n' : ''));
+  const summary = {
+    command: 'train', steps: trainer.step, testAccuracy: last.accuracy, testLoss: last.loss,
+    seconds: +seconds.toFixed(2), stepsPerSecond: +((trainer.step - startStep) / Math.max(seconds, 1e-9)).toFixed(1),
+    out, checkpoint: f.checkpointEvery ? ckptPath : null,
+  };
+  await io.writeFileAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  say(`test accuracy ${(100 * last.accuracy).toFixed(2)}% after ${trainer.step} steps (${seconds.toFixed(1)} s); run folder ${out}`);
+  return summary;
+}

@@ -1,0 +1,122 @@
+/**
+ * Claim 1 / the BN paper's Figure 1 (Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167):
+ * a 784-100-100-100-10 sigmoid MLP trained with plain SGD, batch 60, with BN before each sigmoid and
+ * without, from identical starting weights. Logged: test accuracy every `evalEvery` steps and the 15th,
+ * 50th and 85th percentiles of one last-hidden-layer sigmoid's input over the test digits.
+ *
+ * Consumers (CLI, lab) call runPaperArm once per arm; this file holds the configuration and the loop's
+ * wiring only — all math is the library's.
+ */
+import { models, nn, optim, train, data as dataset } from '../src/index.js';
+
+export interface PaperConfig {
+  /** Training steps per arm (the paper: 50,000). */
+  steps: number;
+  /** Evaluate on the test digits every this many steps. */
+  evalEvery: number;
+  batchSize: number;
+  /** SGD learning rate (no momentum, no weight decay). */
+  lr: number;
+  /** Standard deviation of the Gaussian initial weights ("small Gaussian init"). */
+  initStd: number;
+  hidden: readonly number[];
+  /** Seed of the initial weights, the data split and the batch order (shared by both arms). */
+  seed: number;
+  trainSize: number;
+  testSize: number;
+  /** Which unit of the last hidden layer's sigmoid input is tracked. */
+  probeUnit: number;
+}
+
+export const paperDefaults: PaperConfig = {
+  steps: 6000, evalEvery: 200, batchSize: 60, lr: 0.5, initStd: 0.05, hidden: [100, 100, 100],
+  seed: 1, trainSize: 8000, testSize: 2000, probeUnit: 0,
+};
+
+/** The paper-sized run (`--full`). */
+export const paperFull: Partial<PaperConfig> = { steps: 50_000, evalEvery: 1000 };
+
+export type PaperArm = 'bn' | 'plain';
+export const PAPER_ARMS: readonly PaperArm[] = ['bn', 'plain'];
+
+export interface EvalPoint {
+  step: number;
+  testAccuracy: number;
+  testLoss: number;
+  /** Mean training loss over the steps since the previous evaluation. */
+  trainLoss: number;
+  /** 15th, 50th, 85th percentiles of the probed sigmoid's input over the test digits. */
+  p15: number;
+  p50: number;
+  p85: number;
+  seconds: number;
+}
+
+export interface ArmResult {
+  arm: PaperArm;
+  evals: EvalPoint[];
+  testAccuracy: number;
+  seconds: number;
+  stepsPerSecond: number;
+}
+
+export type PaperEvent =
+  | { type: 'step'; arm: PaperArm; step: number; loss: number }
+  | { type: 'eval'; arm: PaperArm; point: EvalPoint };
+
+export interface PaperData {
+  train: dataset.Dataset;
+  test: dataset.Dataset;
+}
+
+/** The deterministic train/test split of the embedded digits used by both arms. */
+export async function loadPaperData(cfg: PaperConfig): Promise<PaperData> {
+  const mnist = await dataset.loadMnist();
+  return dataset.splitDataset(mnist, { trainSize: cfg.trainSize, testSize: cfg.testSize, seed: cfg.seed });
+}
+
+/** The arm's network: identical Linear weights in both arms (same seed); BN arm without Linear biases. */
+export function paperModel(arm: PaperArm, cfg: PaperConfig): nn.Sequential {
+  return models.mlp({ hidden: cfg.hidden, activation: 'sigmoid', norm: arm === 'bn' ? 'batch' : 'none', initStd: cfg.initStd, seed: cfg.seed });
+}
+
+/** Train one arm, reporting every step and evaluation through `log`. */
+export function runPaperArm(arm: PaperArm, cfg: PaperConfig, data: PaperData, log: (e: PaperEvent) => void = () => {}): ArmResult {
+  const model = paperModel(arm, cfg);
+  const optimizer = new optim.SGD(model.parameters(), { lr: cfg.lr });
+  const loader = new dataset.DataLoader(data.train, { batchSize: cfg.batchSize, shuffle: true, dropLast: true, seed: cfg.seed });
+  const trainer = new train.Trainer({ model, optimizer, data: loader });
+  // The last hidden layer's sigmoid: the last Sigmoid module of the Sequential.
+  const sigmoids = [...model].filter((m) => m instanceof nn.Sigmoid);
+  const probe = sigmoids[sigmoids.length - 1];
+  const evals: EvalPoint[] = [];
+  const t0 = performance.now();
+  let lossSum = 0, lossCount = 0;
+  const evalNow = (step: number) => {
+    const values: number[] = [];
+    const hook = probe.registerForwardHook((_m, [x]) => {
+      const H = x.shape[1];
+      for (let i = 0; i < x.shape[0]; i++) values.push(x.data[i * H + cfg.probeUnit]);
+    });
+    const r = train.evaluate(model, data.test);
+    hook.remove();
+    const [p15, p50, p85] = train.percentiles(values, [15, 50, 85]);
+    const point: EvalPoint = { step, testAccuracy: r.accuracy, testLoss: r.loss, trainLoss: lossCount ? lossSum / lossCount : NaN, p15, p50, p85, seconds: (performance.now() - t0) / 1000 };
+    lossSum = 0; lossCount = 0;
+    evals.push(point);
+    log({ type: 'eval', arm, point });
+  };
+  evalNow(0);
+  trainer.run(cfg.steps, {
+    every: cfg.evalEvery,
+    onStep: (r) => { lossSum += r.loss; lossCount++; log({ type: 'step', arm, step: r.step, loss: r.loss }); },
+    onEval: evalNow,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  return { arm, evals, testAccuracy: evals[evals.length - 1].testAccuracy, seconds, stepsPerSecond: cfg.steps / seconds };
+}
+
+/** Steps until an arm first reaches `target` test accuracy (null if never). */
+export function stepsToAccuracy(r: ArmResult, target: number): number | null {
+  return r.evals.find((e) => e.testAccuracy >= target)?.step ?? null;
+}

@@ -1,0 +1,170 @@
+/**
+ * safetensors (https://github.com/huggingface/safetensors) reading and writing, pure (bytes in, bytes
+ * out; no file system), so it runs in Node and browsers. Layout: an 8-byte little-endian header length
+ * n, n bytes of JSON header { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": {...} },
+ * then the data buffer. Files are untrusted: every field is checked before any value is read.
+ */
+
+export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+const BYTES: Record<SafetensorsDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+/** A tensor to write: values (converted to `dtype`) and a shape. */
+export interface SafetensorsEntry {
+  readonly dtype: SafetensorsDType;
+  readonly shape: readonly number[];
+  readonly data: ArrayLike<number>;
+}
+
+/** A tensor read back: values widened to float64 (integers exactly up to 2^53), with the stored dtype. */
+export interface SafetensorsTensor {
+  readonly dtype: SafetensorsDType;
+  readonly shape: number[];
+  readonly data: Float64Array;
+}
+
+/** The largest header accepted (the reference implementation's limit is 100 MB). */
+const MAX_HEADER = 100_000_000;
+
+export function encodeSafetensors(entries: Record<string, SafetensorsEntry>, metadata: Record<string, string> = {}): Uint8Array {
+  const names = Object.keys(entries);
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const n of names) {
+    const e = entries[n];
+    if (!(e.dtype in BYTES)) throw new Error(`safetensors: unknown dtype '${e.dtype}' for '${n}'`);
+    if (e.dtype === 'F16' || e.dtype === 'BF16') throw new Error(`safetensors: writing ${e.dtype} is not supported ('${n}')`);
+    const count = e.shape.reduce((p, d) => p * d, 1);
+    if (count !== e.data.length) throw new Error(`safetensors: '${n}' has shape [${e.shape}] but ${e.data.length} values`);
+    const size = count * BYTES[e.dtype];
+    header[n] = { dtype: e.dtype, shape: [...e.shape], data_offsets: [offset, offset + size] };
+    offset += size;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data starts 8-byte aligned (allowed by the format).
+  json += ' '.repeat((8 - ((8 + new TextEncoder().encode(json).length) % 8)) % 8);
+  const hb = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hb.length + offset);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  let p = 8 + hb.length;
+  for (const n of names) {
+    const e = entries[n];
+    const w = BYTES[e.dtype];
+    for (let i = 0; i < e.data.length; i++, p += w) writeValue(dv, p, e.dtype, e.data[i], n);
+  }
+  return out;
+}
+
+function writeValue(dv: DataView, p: number, dtype: SafetensorsDType, v: number, name: string): void {
+  switch (dtype) {
+    case 'F64': dv.setFloat64(p, v, true); return;
+    case 'F32': dv.setFloat32(p, v, true); return;
+    case 'I64': checkInt(v, name); dv.setBigInt64(p, BigInt(v), true); return;
+    case 'I32': checkInt(v, name); dv.setInt32(p, v, true); return;
+    case 'I16': checkInt(v, name); dv.setInt16(p, v, true); return;
+    case 'I8': checkInt(v, name); dv.setInt8(p, v); return;
+    case 'U8': case 'BOOL': checkInt(v, name); dv.setUint8(p, v); return;
+    default: throw new Error(`safetensors: cannot write dtype ${dtype}`);
+  }
+}
+
+function checkInt(v: number, name: string): void {
+  if (!Number.isInteger(v)) throw new Error(`safetensors: '${name}' holds a non-integer ${v} for an integer dtype`);
+}
+
+function fail(msg: string): never {
+  throw new Error(`safetensors: ${msg}`);
+}
+
+/** Parse and validate the header; returns entries and metadata without reading values. */
+export function readSafetensorsHeader(bytes: Uint8Array): { header: Record<string, { dtype: SafetensorsDType; shape: number[]; begin: number; end: number }>; metadata: Record<string, string>; dataStart: number } {
+  if (!(bytes instanceof Uint8Array)) fail('expected bytes (Uint8Array)');
+  if (bytes.length < 8) fail(`file too short (${bytes.length} bytes): no header length`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n64 = dv.getBigUint64(0, true);
+  if (n64 > BigInt(Math.min(MAX_HEADER, bytes.length - 8))) fail(`header length ${n64} exceeds the file (${bytes.length} bytes) or the ${MAX_HEADER}-byte limit`);
+  const n = Number(n64);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (e) {
+    fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) fail('header is not a JSON object');
+  const dataStart = 8 + n, dataLen = bytes.length - dataStart;
+  const header: Record<string, { dtype: SafetensorsDType; shape: number[]; begin: number; end: number }> = {};
+  let metadata: Record<string, string> = {};
+  const spans: [number, number, string][] = [];
+  for (const [name, raw] of Object.entries(parsed as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw) || Object.values(raw).some((v) => typeof v !== 'string')) fail('__metadata__ must map strings to strings');
+      metadata = raw as Record<string, string>;
+      continue;
+    }
+    const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (!e || typeof e !== 'object') fail(`entry '${name}' is not an object`);
+    if (typeof e.dtype !== 'string' || !(e.dtype in BYTES)) fail(`entry '${name}' has unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`entry '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    const off = e.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0) || off[0] > off[1] || off[1] > dataLen)
+      fail(`entry '${name}' has data_offsets ${JSON.stringify(off)} outside the ${dataLen}-byte data buffer`);
+    const dtype = e.dtype as SafetensorsDType;
+    const count = (e.shape as number[]).reduce((p, d) => p * d, 1);
+    if (count * BYTES[dtype] !== off[1] - off[0]) fail(`entry '${name}': shape [${e.shape}] of ${dtype} needs ${count * BYTES[dtype]} bytes but data_offsets span ${off[1] - off[0]}`);
+    header[name] = { dtype, shape: [...(e.shape as number[])], begin: off[0], end: off[1] };
+    spans.push([off[0], off[1], name]);
+  }
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let pos = 0;
+  for (const [b, e, name] of spans) {
+    if (b !== pos) fail(b < pos ? `entry '${name}' overlaps another entry` : `the data buffer has a hole before '${name}'`);
+    pos = e;
+  }
+  if (pos !== dataLen) fail(`the data buffer has ${dataLen - pos} trailing bytes no entry covers`);
+  return { header, metadata, dataStart };
+}
+
+/** Decode every tensor (values widened to float64; F16/BF16 converted). */
+export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, SafetensorsTensor>; metadata: Record<string, string> } {
+  const { header, metadata, dataStart } = readSafetensorsHeader(bytes);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tensors: Record<string, SafetensorsTensor> = {};
+  for (const [name, h] of Object.entries(header)) {
+    const w = BYTES[h.dtype], count = (h.end - h.begin) / w;
+    const data = new Float64Array(count);
+    for (let i = 0, p = dataStart + h.begin; i < count; i++, p += w) data[i] = readValue(dv, p, h.dtype, name);
+    tensors[name] = { dtype: h.dtype, shape: h.shape, data };
+  }
+  return { tensors, metadata };
+}
+
+function readValue(dv: DataView, p: number, dtype: SafetensorsDType, name: string): number {
+  switch (dtype) {
+    case 'F64': return dv.getFloat64(p, true);
+    case 'F32': return dv.getFloat32(p, true);
+    case 'F16': return half(dv.getUint16(p, true));
+    case 'BF16': scratch.setUint32(0, dv.getUint16(p, true) << 16, false); return scratch.getFloat32(0, false); // bf16 = the top half of a float32
+    case 'I64': {
+      const v = dv.getBigInt64(p, true);
+      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) fail(`'${name}' holds an int64 ${v} beyond 2^53`);
+      return Number(v);
+    }
+    case 'I32': return dv.getInt32(p, true);
+    case 'I16': return dv.getInt16(p, true);
+    case 'I8': return dv.getInt8(p);
+    case 'U8': case 'BOOL': return dv.getUint8(p);
+  }
+}
+
+const scratch = new DataView(new ArrayBuffer(4));
+
+/** IEEE 754 half precision to a number. */
+function half(h: number): number {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}

@@ -1,0 +1,1 @@
+export { mlp, type MlpOptions, type Activation, type HiddenNorm } from './mlp.js';
