@@ -97,6 +97,54 @@ export interface Kernels {
     dlogits: FloatArray | null, scale: number): number;
   /** Row-wise log-softmax over the last axis of x viewed as [R, C]. */
   logSoftmax(x: FloatArray, R: number, C: number, out: FloatArray): void;
+
+  // ---- optimizer updates (fused, in place; src/optim holds no elementwise loops) ----
+  /**
+   * One SGD step of one parameter (torch.optim.SGD), in place on `param` and `momentumBuf`, with
+   * g = clamp(grad, −clipValue, clipValue)·gradScale and d = g + weightDecay·param:
+   * momentum 0: param −= lr·d. Otherwise buf = d on the first step (`initBuf`), else
+   * buf = momentum·buf + (1 − dampening)·d; param −= lr·(nesterov ? d + momentum·buf : buf).
+   * `momentumBuf` may be null when momentum is 0. `grad` is only read.
+   */
+  sgdUpdate(param: FloatArray, grad: FloatArray, momentumBuf: FloatArray | null, h: SgdHyper): void;
+  /**
+   * One Adam/AdamW step of one parameter (torch.optim.Adam / AdamW), in place on param, m, v, vMax,
+   * with g = clamp(grad, −clipValue, clipValue)·gradScale and t = h.step (already incremented, ≥ 1):
+   * Adam (L2):   g += weightDecay·param.   AdamW (decoupled): param ·= 1 − lr·weightDecay.
+   * m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;  vMax = max(vMax, v) when amsgrad;
+   * param −= lr/(1 − β1^t) · m / (√(amsgrad ? vMax : v)/√(1 − β2^t) + eps).
+   * `vMax` may be null unless amsgrad. `grad` is only read.
+   */
+  adamUpdate(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamHyper): void;
+}
+
+/** Hyperparameters of one `sgdUpdate`; clipValue = Infinity and gradScale = 1 mean no clipping. */
+export interface SgdHyper {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  /** True on a parameter's first momentum step: the buffer is set to d (PyTorch), not blended. */
+  readonly initBuf: boolean;
+  readonly clipValue: number;
+  readonly gradScale: number;
+}
+
+/** Hyperparameters of one `adamUpdate`; clipValue = Infinity and gradScale = 1 mean no clipping. */
+export interface AdamHyper {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** false: L2 added to the gradient (Adam); true: decoupled decay of the parameter (AdamW). */
+  readonly decoupled: boolean;
+  readonly amsgrad: boolean;
+  /** This parameter's step count after incrementing (1 on its first update). */
+  readonly step: number;
+  readonly clipValue: number;
+  readonly gradScale: number;
 }
 
 /** Storage allocation and the kernels that run on it. */

@@ -4,10 +4,11 @@ import { argmax, reduce } from './reduce.js';
 import { matmul } from './matmul.js';
 import { normApply, normBackward, normStats } from './norm.js';
 import { logSoftmax, softmaxCrossEntropy } from './loss.js';
+import { adamUpdate, sgdUpdate } from './optim.js';
 
 export const jsKernels: Kernels = {
   binary, binaryScalar, unary, unaryBackward, reduce, argmax, broadcastTo, permute, matmul, copy, fill, sumSquares,
-  normStats, normApply, normBackward, softmaxCrossEntropy, logSoftmax,
+  normStats, normApply, normBackward, softmaxCrossEntropy, logSoftmax, sgdUpdate, adamUpdate,
 };
 
 /** The reference backend: plain TypeScript over ordinary typed arrays, float32 and float64. */
