@@ -1,0 +1,205 @@
+/**
+ * DataLoader: mini-batches over an in-memory dataset, reshuffled every epoch, resumable exactly.
+ */
+import { getBackend, type DType } from '../kernels/index.js';
+import { globalRng, Rng, type RngState } from '../random.js';
+import { Tensor } from '../tensor/index.js';
+import { permutation, type Dataset } from './dataset.js';
+
+export interface DataLoaderOptions {
+  /** Samples per batch; a positive integer. Required. */
+  batchSize: number;
+  /** Draw a new random order every epoch (default true); false keeps the dataset's order. */
+  shuffle?: boolean;
+  /** Drop the last, smaller batch of an epoch (default false). */
+  dropLast?: boolean;
+  /** Seed of the loader's own generator (default: one draw from the global generator, see manualSeed). */
+  seed?: number;
+  /** dtype of the batch tensors (default 'float32'). */
+  dtype?: DType;
+}
+
+/** One mini-batch. Shape: x [B, features], y [B], indices [B] (rows of the dataset). */
+export interface Batch {
+  readonly x: Tensor;
+  readonly y: Int32Array;
+  /** The dataset rows in this batch, in batch order. */
+  readonly indices: Int32Array;
+  /** The batch's position within its epoch (0-based). */
+  readonly index: number;
+  /** The epoch it belongs to (0-based). */
+  readonly epoch: number;
+}
+
+/** Everything needed to resume a loader exactly (plain JSON). */
+export interface DataLoaderState {
+  readonly epoch: number;
+  /** Batches of the current epoch already yielded. */
+  readonly position: number;
+  /** The generator's state at the start of the current epoch (its permutation is drawn from it). */
+  readonly rng: RngState;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly count: number;
+}
+
+const OPTION_NAMES = new Set(['batchSize', 'shuffle', 'dropLast', 'seed', 'dtype']);
+
+/**
+ * Iterates a dataset in mini-batches, like `torch.utils.data.DataLoader` for in-memory data.
+ *
+ * `for (const b of loader)` yields the remaining batches of the current epoch (a whole epoch when it
+ * starts fresh), then moves to the next epoch; a new random order is drawn per epoch (shuffle = true) from
+ * the loader's own generator, so the sequence of batches depends only on the seed. Leaving a loop early
+ * and iterating again continues the same epoch. `batches()` is the endless form for step-based training.
+ * `stateDict()` / `loadStateDict()` save and restore the epoch, the position within it and the
+ * generator, so a resumed loader yields exactly the batches an uninterrupted one would.
+ *
+ * Defaults: shuffle = true, dropLast = false, dtype 'float32', seed drawn from the global generator.
+ *
+ * Shape: batch x [B, features] with B = batchSize (the last batch of an epoch is smaller unless dropLast),
+ * y [B] int labels.
+ *
+ * Example:
+ * ```ts
+ * const loader = new DataLoader(train, { batchSize: 60, seed: 0 });
+ * for (const { x, y } of loader) { ... }                 // one epoch
+ * let step = 0;
+ * for (const b of loader.batches()) { ...; if (++step === 1000) break; }
+ * const saved = loader.stateDict();                      // later: loader.loadStateDict(saved)
+ * ```
+ */
+export class DataLoader implements Iterable<Batch> {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly dtype: DType;
+  readonly #rng: Rng;
+  #epochStart: RngState;
+  #order: Int32Array | null = null;
+  #epoch = 0;
+  #position = 0;
+
+  constructor(dataset: Dataset, options: DataLoaderOptions) {
+    if (options === null || typeof options !== 'object') throw new Error('DataLoader: options { batchSize } are required');
+    for (const k of Object.keys(options))
+      if (!OPTION_NAMES.has(k)) throw new Error(`DataLoader: unknown option '${k}' (known: ${[...OPTION_NAMES].join(', ')})`);
+    const { batchSize, shuffle = true, dropLast = false, seed, dtype = 'float32' } = options;
+    checkDataset(dataset);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    if (typeof shuffle !== 'boolean') throw new Error(`DataLoader: shuffle must be a boolean, got ${shuffle}`);
+    if (typeof dropLast !== 'boolean') throw new Error(`DataLoader: dropLast must be a boolean, got ${dropLast}`);
+    if (dropLast && batchSize > dataset.count)
+      throw new Error(`DataLoader: batchSize ${batchSize} is larger than the dataset (${dataset.count} samples) with dropLast = true: no batch would be produced`);
+    if (seed !== undefined && !Number.isFinite(seed)) throw new Error(`DataLoader: seed must be a finite number, got ${seed}`);
+    if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`DataLoader: dtype must be 'float32' or 'float64', got '${dtype}'`);
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = shuffle;
+    this.dropLast = dropLast;
+    this.dtype = dtype;
+    this.#rng = new Rng(seed ?? globalRng.nextU32());
+    this.#epochStart = this.#rng.getState();
+  }
+
+  /** Batches per epoch: ⌈N / B⌉, or ⌊N / B⌋ with dropLast. */
+  get length(): number {
+    const n = this.dataset.count, b = this.batchSize;
+    return this.dropLast ? Math.floor(n / b) : Math.ceil(n / b);
+  }
+
+  /** The current epoch (0-based). */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Batches of the current epoch already yielded. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** The remaining batches of the current epoch; then the loader moves on to the next epoch. */
+  *[Symbol.iterator](): Generator<Batch, void, undefined> {
+    if (this.#position >= this.length) this.#nextEpoch();
+    const epoch = this.#epoch;
+    while (this.#epoch === epoch && this.#position < this.length) {
+      const b = this.#batch(this.#position);
+      this.#position++;
+      yield b;
+    }
+    if (this.#epoch === epoch && this.#position >= this.length) this.#nextEpoch();
+  }
+
+  /** Batches without end, epoch after epoch (break out of the loop to stop). */
+  *batches(): Generator<Batch, never, undefined> {
+    for (;;) yield* this;
+  }
+
+  /** The loader's progress and generator state (plain JSON; see loadStateDict). */
+  stateDict(): DataLoaderState {
+    const { s, spare } = this.#epochStart;
+    return {
+      epoch: this.#epoch, position: this.#position, rng: { s: [s[0], s[1], s[2], s[3]], spare },
+      batchSize: this.batchSize, shuffle: this.shuffle, dropLast: this.dropLast, count: this.dataset.count,
+    };
+  }
+
+  /** Restore a state from stateDict(); the loader's batchSize, shuffle, dropLast and dataset size must match. */
+  loadStateDict(state: DataLoaderState): void {
+    if (state === null || typeof state !== 'object') throw new Error('DataLoader.loadStateDict: expected an object from stateDict()');
+    for (const k of ['batchSize', 'shuffle', 'dropLast', 'count'] as const) {
+      const mine = k === 'count' ? this.dataset.count : this[k];
+      if (state[k] !== mine) throw new Error(`DataLoader.loadStateDict: ${k} is ${state[k]} in the state but ${mine} in this loader`);
+    }
+    if (!Number.isInteger(state.epoch) || state.epoch < 0) throw new Error(`DataLoader.loadStateDict: epoch must be a non-negative integer, got ${state.epoch}`);
+    if (!Number.isInteger(state.position) || state.position < 0 || state.position > this.length)
+      throw new Error(`DataLoader.loadStateDict: position ${state.position} is outside [0, ${this.length}] batches per epoch`);
+    this.#rng.setState(state.rng);
+    this.#epochStart = this.#rng.getState();
+    this.#order = null;
+    this.#epoch = state.epoch;
+    this.#position = state.position;
+  }
+
+  /** This epoch's order of rows, drawn from the epoch's starting generator state. */
+  #currentOrder(): Int32Array {
+    if (!this.#order) {
+      this.#rng.setState(this.#epochStart);
+      this.#order = this.shuffle ? permutation(this.dataset.count, this.#rng) : Int32Array.from({ length: this.dataset.count }, (_, i) => i);
+    }
+    return this.#order;
+  }
+
+  #nextEpoch(): void {
+    this.#currentOrder(); // advances the generator past this epoch's permutation
+    this.#epochStart = this.#rng.getState();
+    this.#order = null;
+    this.#epoch++;
+    this.#position = 0;
+  }
+
+  #batch(k: number): Batch {
+    const { x: X, y: Y, count, features: f } = this.dataset;
+    const start = k * this.batchSize, end = Math.min(start + this.batchSize, count);
+    const indices = this.#currentOrder().slice(start, end);
+    const b = indices.length;
+    const x = getBackend().alloc(this.dtype, b * f);
+    const y = new Int32Array(b);
+    for (let i = 0; i < b; i++) {
+      const r = indices[i];
+      x.set(X.subarray(r * f, (r + 1) * f), i * f);
+      y[i] = Y[r];
+    }
+    return { x: new Tensor(x, [b, f]), y, indices, index: k, epoch: this.#epoch };
+  }
+}
+
+function checkDataset(d: Dataset): void {
+  if (!d || !(d.x instanceof Float32Array) || !(d.y instanceof Int32Array))
+    throw new Error('DataLoader: dataset must be { x: Float32Array, y: Int32Array, count, features }');
+  if (!Number.isInteger(d.count) || d.count < 1) throw new Error(`DataLoader: the dataset is empty (count ${d.count})`);
+  if (d.y.length !== d.count || d.x.length !== d.count * d.features)
+    throw new Error(`DataLoader: dataset x [${d.x.length}] and y [${d.y.length}] do not match count ${d.count} × features ${d.features}`);
+}
