@@ -7,3 +7,8 @@ export { noGrad, isGradEnabled } from './autograd/index.js';
 export { manualSeed, getRngState, setRngState, Rng, type RngState } from './random.js';
 export { getBackend, setBackend, type DType, type FloatArray } from './kernels/index.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as data from './data/index.js';
+export * as train from './train/index.js';
+export * as io from './io/index.js';
+export * as models from './models/index.js';

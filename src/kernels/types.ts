@@ -18,22 +18,31 @@ export type ReduceOp = 'sum' | 'max' | 'min';
  * `groups === G > 0`: statistics per (n, g) over (C/G channels × S) — GroupNorm; G = C is InstanceNorm,
  * and LayerNorm is G = 1 on the input viewed as [N, D, 1].
  * The affine parameters γ, β are always per channel c.
+ * `ghost` (groups = 0 only) splits the batch into ghost batches of that many consecutive samples, each with
+ * its own statistics (ghost batch normalization): statistics per (ghost batch b, channel c), index b·C + c.
  */
 export interface NormLayout {
   readonly N: number;
   readonly C: number;
   readonly S: number;
   readonly groups: number;
+  /** Samples per ghost batch (N must be a multiple); absent or N: one batch. */
+  readonly ghost?: number;
 }
 
 /** Number of statistics groups of a layout: C for batch statistics, N·G otherwise. */
 export function statCount(l: NormLayout): number {
-  return l.groups === 0 ? l.C : l.N * l.groups;
+  return l.groups === 0 ? (l.N / ghostSize(l)) * l.C : l.N * l.groups;
+}
+
+/** Samples per statistics batch of a batch-statistics layout (N without ghost batches). */
+export function ghostSize(l: NormLayout): number {
+  return l.ghost && l.ghost < l.N ? l.ghost : l.N;
 }
 
 /** Elements reduced into one statistic: N·S for batch statistics, (C/G)·S otherwise. */
 export function statSize(l: NormLayout): number {
-  return l.groups === 0 ? l.N * l.S : (l.C / l.groups) * l.S;
+  return l.groups === 0 ? ghostSize(l) * l.S : (l.C / l.groups) * l.S;
 }
 
 /**
@@ -116,6 +125,53 @@ export interface Kernels {
    * `vMax` may be null unless amsgrad. `grad` is only read.
    */
   adamUpdate(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamHyper): void;
+
+  // ---- convolution and pooling over NCHW ----
+  /**
+   * y[n,o,i,j] = b[o] + Σ_{c∈group(o),u,v} W[o,c,u,v]·x[n,c, i·sh − ph + u·dh, j·sw − pw + v·dw] (zero outside x);
+   * x [N,C,H,W], W [O, C/groups, kh, kw], b [O] or null, y [N,O,OH,OW].
+   */
+  conv2d(x: FloatArray, w: FloatArray, b: FloatArray | null, g: Conv2dGeometry, y: FloatArray): void;
+  /**
+   * Gradients of conv2d from dy [N,O,OH,OW]: dx = col2im(Wᵀ·dy), dW = Σ_n dy·im2col(x)ᵀ, db = Σ_{n,i,j} dy.
+   * Any of dx, dw, db may be null (not needed); the others are overwritten.
+   */
+  conv2dBackward(x: FloatArray, w: FloatArray, dy: FloatArray, g: Conv2dGeometry,
+    dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null): void;
+  /**
+   * Max over each window of `planes` planes [h.size, w.size] into y [planes, OH, OW]; argmax gets the in-plane
+   * index of the window's first maximum (NaN counts as the maximum).
+   */
+  maxPool2d(x: FloatArray, planes: number, h: PoolAxis, w: PoolAxis, y: FloatArray, argmax: Int32Array): void;
+  /** dx = 0, then dx[p, argmax[p, q]] += dy[p, q]; `inPlane` = H·W. */
+  maxPool2dBackward(dy: FloatArray, argmax: Int32Array, planes: number, inPlane: number, dx: FloatArray): void;
+  /** y[p,i,j] = Σ_window x / (h.divisor[i]·w.divisor[j]). */
+  avgPool2d(x: FloatArray, planes: number, h: PoolAxis, w: PoolAxis, y: FloatArray): void;
+  /** dx[p, window(i,j)] += dy[p,i,j] / (h.divisor[i]·w.divisor[j]) (dx overwritten). */
+  avgPool2dBackward(dy: FloatArray, planes: number, h: PoolAxis, w: PoolAxis, dx: FloatArray): void;
+}
+
+/**
+ * Geometry of a 2-D convolution: x [N,C,H,W], weight [O, C/groups, kh, kw], y [N,O,OH,OW] with
+ * OH = ⌊(H + 2·ph − dh·(kh − 1) − 1)/sh⌋ + 1 (OW likewise); s stride, p zero padding, d dilation.
+ */
+export interface Conv2dGeometry {
+  readonly N: number; readonly C: number; readonly H: number; readonly W: number;
+  readonly O: number; readonly OH: number; readonly OW: number;
+  readonly kh: number; readonly kw: number; readonly sh: number; readonly sw: number;
+  readonly ph: number; readonly pw: number; readonly dh: number; readonly dw: number;
+  readonly groups: number;
+}
+
+/**
+ * Pooling windows along one axis of an input of length `size`: output i reads inputs [start[i], end[i])
+ * (already clipped to the input); average pooling divides by h.divisor[i]·w.divisor[j].
+ */
+export interface PoolAxis {
+  readonly size: number;
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  readonly divisor: Float64Array;
 }
 
 /** Hyperparameters of one `sgdUpdate`; clipValue = Infinity and gradScale = 1 mean no clipping. */

@@ -1,7 +1,7 @@
 import type { DType } from '../kernels/types.js';
 import { Tensor, formatShape, ones, zeros } from '../tensor/index.js';
 import { warnOnce } from '../warn.js';
-import { batchNorm, checkBatchNormArgs } from './functional.js';
+import { batchNorm, checkBatchNormArgs, checkRenorm, type RenormLimits } from './functional.js';
 import { Module } from './module.js';
 
 /** How running statistics are kept for evaluation (the note's options for inference statistics). */
@@ -18,6 +18,10 @@ export interface BatchNormOptions {
   unbiasedRunningVar?: boolean;
   /** Learn γ (weight, init 1) and β (bias, init 0). Default true. */
   affine?: boolean;
+  /** Ghost batch normalization: statistics per group of this many consecutive samples in training (see functional.batchNorm). */
+  virtualBatchSize?: number;
+  /** Batch Renormalization limits { rMax, dMax } (Ioffe 2017); settable later via `bn.renorm` for warm-up schedules. */
+  renorm?: RenormLimits | null;
   dtype?: DType;
 }
 
@@ -37,13 +41,15 @@ export abstract class BatchNorm extends Module {
   readonly runningStats: RunningStats;
   readonly unbiasedRunningVar: boolean;
   readonly affine: boolean;
+  readonly virtualBatchSize: number | undefined;
+  #renorm: RenormLimits | null = null;
   #momentum = 0.9;
   #frozen = false;
 
   protected abstract readonly ranks: readonly number[];
   protected abstract readonly layoutName: string;
 
-  constructor(readonly numFeatures: number, { eps = 1e-5, momentum = 0.9, runningStats = 'ema', unbiasedRunningVar = true, affine = true, dtype = 'float32' }: BatchNormOptions = {}) {
+  constructor(readonly numFeatures: number, { eps = 1e-5, momentum = 0.9, runningStats = 'ema', unbiasedRunningVar = true, affine = true, virtualBatchSize, renorm = null, dtype = 'float32' }: BatchNormOptions = {}) {
     super();
     const name = new.target.name;
     if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new Error(`${name}: numFeatures must be a positive integer, got ${numFeatures}`);
@@ -54,7 +60,11 @@ export abstract class BatchNorm extends Module {
     this.runningStats = runningStats;
     this.unbiasedRunningVar = unbiasedRunningVar;
     this.affine = affine;
+    if (virtualBatchSize !== undefined && (!Number.isInteger(virtualBatchSize) || virtualBatchSize < 1))
+      throw new Error(`${name}: virtualBatchSize must be a positive integer, got ${virtualBatchSize}`);
+    this.virtualBatchSize = virtualBatchSize;
     this.momentum = momentum;
+    this.renorm = renorm;
     this.registerParameter('weight', affine ? ones([numFeatures], { dtype }) : null);
     this.registerParameter('bias', affine ? zeros([numFeatures], { dtype }) : null);
     const track = runningStats !== 'none';
@@ -73,8 +83,23 @@ export abstract class BatchNorm extends Module {
 
   set momentum(m: number) {
     if (!(m >= 0 && m <= 1)) throw new Error(`${this.constructor.name}: momentum must be in [0, 1], got ${m}`);
-    if (m < 0.5) warnOnce('bn-momentum', `BatchNorm momentum ${m} < 0.5. Here momentum is the weight of the old running value (running = running·momentum + batch·(1 − momentum), as in Keras and ONNX); PyTorch's momentum=0.1 is momentum=0.9 here.`);
+    if (m < 0.5 && this.runningStats === 'ema') warnOnce('bn-momentum', `BatchNorm momentum ${m} < 0.5. Here momentum is the weight of the old running value (running = running·momentum + batch·(1 − momentum), as in Keras and ONNX); PyTorch's momentum=0.1 is momentum=0.9 here.`);
     this.#momentum = m;
+  }
+
+  /**
+   * Batch Renormalization limits, or null for plain BN. Settable during training for the usual warm-up
+   * (start at { rMax: 1, dMax: 0 }, i.e. plain BN, and relax toward e.g. { rMax: 3, dMax: 5 }).
+   */
+  get renorm(): RenormLimits | null {
+    return this.#renorm;
+  }
+
+  set renorm(limits: RenormLimits | null) {
+    checkRenorm(this.constructor.name, limits);
+    if (limits && this.runningStats === 'none') throw new Error(`${this.constructor.name}: renorm needs running statistics, but runningStats is 'none'`);
+    if (limits && this.virtualBatchSize !== undefined) throw new Error(`${this.constructor.name}: renorm and virtualBatchSize cannot be combined`);
+    this.#renorm = limits ? { rMax: limits.rMax, dMax: limits.dMax } : null;
   }
 
   /** Whether statistics are frozen (see freezeStats). */
@@ -99,7 +124,7 @@ export abstract class BatchNorm extends Module {
     const tracks = this.runningStats !== 'none';
     const useBatch = !tracks || (this.training && !this.#frozen);
     const update = tracks && this.training && !this.#frozen;
-    checkBatchNormArgs(`${name}(${this.numFeatures})`, x, this.numFeatures, useBatch, this.eps, this.#momentum);
+    checkBatchNormArgs(`${name}(${this.numFeatures})`, x, this.numFeatures, useBatch, this.eps, this.#momentum, this.virtualBatchSize);
     if (this.weight && x.dtype !== this.weight.dtype || this.runningMean && x.dtype !== this.runningMean.dtype)
       throw new Error(`${name}: input is ${x.dtype} but the module is ${(this.weight ?? this.runningMean)!.dtype}; call module.to('${x.dtype}') or convert the input`);
     const count = update ? this.numBatchesTracked!.data[0] + 1 : 0;
@@ -107,6 +132,7 @@ export abstract class BatchNorm extends Module {
     const momentum = this.runningStats === 'cumulative' ? 1 - 1 / Math.max(count, 1) : this.#momentum;
     const y = batchNorm(x, useBatch && !update ? null : this.runningMean, useBatch && !update ? null : this.runningVar, {
       weight: this.weight, bias: this.bias, training: useBatch, momentum, eps: this.eps, unbiasedRunningVar: this.unbiasedRunningVar,
+      virtualBatchSize: this.virtualBatchSize, renorm: update ? this.#renorm : null,
     });
     if (update) this.numBatchesTracked!.data[0] = count;
     return y;
@@ -133,6 +159,7 @@ export abstract class BatchNorm extends Module {
  * ```ts
  * const bn = new nn.BatchNorm1d(100);
  * const y = bn.forward(randn([60, 100]));  // batch statistics; running ones updated
+ * bn.numBatchesTracked!.item();             // => 1
  * bn.eval();                                // from now on the running statistics are used
  * ```
  */
@@ -150,7 +177,7 @@ export class BatchNorm1d extends BatchNorm {
  * Example:
  * ```ts
  * const bn = new nn.BatchNorm2d(64);
- * bn.forward(randn([32, 64, 8, 8])).shape; // [32, 64, 8, 8]
+ * bn.forward(randn([32, 64, 8, 8])).shape; // => [32, 64, 8, 8]
  * ```
  */
 export class BatchNorm2d extends BatchNorm {

@@ -1,9 +1,13 @@
 import { apply, noGrad } from '../autograd/index.js';
 import { getBackend } from '../kernels/index.js';
 import type { NormLayout } from '../kernels/types.js';
+import { statCount, statSize } from '../kernels/types.js';
 import { Tensor, formatShape } from '../tensor/index.js';
 
 export { linear } from './linear.js';
+export { conv2d } from './conv.js';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d } from './pooling.js';
+export { dropout } from './dropout.js';
 
 /** Options of the functional batch normalization (the module passes its state in through these). */
 export interface BatchNormFnOptions {
@@ -19,20 +23,50 @@ export interface BatchNormFnOptions {
   eps?: number;
   /** Store the unbiased batch variance m/(m−1)·σ²_B in the running variance (default true, as PyTorch). */
   unbiasedRunningVar?: boolean;
+  /**
+   * Ghost batch normalization (Hoffer et al. 2017, https://arxiv.org/abs/1705.08741): in training, statistics
+   * per group of this many consecutive samples; the running statistics move toward the mean over groups.
+   * N must be a multiple of it (N ≤ it is one group: plain BN). Default: the whole batch.
+   */
+  virtualBatchSize?: number;
+  /**
+   * Batch Renormalization (Ioffe 2017, https://arxiv.org/abs/1702.03275): in training, normalize with the
+   * batch statistics corrected by r = clip(σ_B/σ, 1/rMax, rMax) and d = clip((μ_B − μ)/σ, ±dMax) from the
+   * running statistics (which it needs); r and d carry no gradient. rMax = 1, dMax = 0 is plain BN.
+   */
+  renorm?: RenormLimits | null;
+}
+
+/** Clipping limits of Batch Renormalization. */
+export interface RenormLimits {
+  readonly rMax: number;
+  readonly dMax: number;
+}
+
+/** Checks renorm limits: rMax ≥ 1, dMax ≥ 0. */
+export function checkRenorm(what: string, renorm: RenormLimits | null | undefined): void {
+  if (renorm === null || renorm === undefined) return;
+  if (typeof renorm !== 'object' || !(renorm.rMax >= 1) || !(renorm.dMax >= 0) || !Number.isFinite(renorm.rMax) || !Number.isFinite(renorm.dMax))
+    throw new Error(`${what}: renorm needs { rMax ≥ 1, dMax ≥ 0 } (finite), got ${JSON.stringify(renorm)}`);
 }
 
 /** [N, C, S] view of a batch-normalization input [N, C, *]. */
-export function channelLayout(x: Tensor): NormLayout {
-  return { N: x.shape[0], C: x.shape[1], S: x.shape.slice(2).reduce((p, d) => p * d, 1), groups: 0 };
+export function channelLayout(x: Tensor, ghost?: number): NormLayout {
+  return { N: x.shape[0], C: x.shape[1], S: x.shape.slice(2).reduce((p, d) => p * d, 1), groups: 0, ...(ghost ? { ghost } : {}) };
 }
 
 /** Checks shared by the module and the functional form; they run before any state changes. */
-export function checkBatchNormArgs(what: string, x: Tensor, C: number | null, usesBatchStats: boolean, eps: number, momentum: number): void {
+export function checkBatchNormArgs(what: string, x: Tensor, C: number | null, usesBatchStats: boolean, eps: number, momentum: number, virtualBatchSize?: number): void {
   if (!(x instanceof Tensor)) throw new Error(`${what}: expected a Tensor input`);
   if (x.ndim < 2) throw new Error(`${what}: expected an input [N, C, *] of rank ≥ 2, got shape ${formatShape(x.shape)}`);
   if (C !== null && x.shape[1] !== C) throw new Error(`${what}: expected ${C} channels (input.shape[1]), got input shape ${formatShape(x.shape)}`);
-  if (usesBatchStats && x.size / x.shape[1] <= 1)
-    throw new Error(`${what}: expected more than 1 value per channel when training, got input shape ${formatShape(x.shape)}`);
+  if (virtualBatchSize !== undefined && (!Number.isInteger(virtualBatchSize) || virtualBatchSize < 1))
+    throw new Error(`${what}: virtualBatchSize must be a positive integer, got ${virtualBatchSize}`);
+  const ghost = usesBatchStats && virtualBatchSize !== undefined && virtualBatchSize < x.shape[0];
+  if (ghost && x.shape[0] % virtualBatchSize !== 0)
+    throw new Error(`${what}: the batch of input shape ${formatShape(x.shape)} does not split into ghost batches of virtualBatchSize ${virtualBatchSize}`);
+  if (usesBatchStats && (ghost ? virtualBatchSize : x.shape[0]) * (x.size / (x.shape[0] * x.shape[1] || 1)) <= 1)
+    throw new Error(`${what}: expected more than 1 value per channel when training, got input shape ${formatShape(x.shape)}${ghost ? ` with virtualBatchSize ${virtualBatchSize}` : ''}`);
   if (!(eps > 0)) throw new Error(`${what}: eps must be > 0, got ${eps}`);
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`${what}: momentum must be in [0, 1], got ${momentum}`);
 }
@@ -62,43 +96,63 @@ function checkVector(what: string, name: string, t: Tensor | null | undefined, C
  * const x = randn([8, 3, 4, 4]);
  * const rm = zeros([3]), rv = ones([3]);
  * const y = nn.functional.batchNorm(x, rm, rv, { training: true }); // rm, rv updated
+ * y.mean().item(); // => 0
  * ```
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null,
-  { weight = null, bias = null, training = false, momentum = 0.9, eps = 1e-5, unbiasedRunningVar = true }: BatchNormFnOptions = {}): Tensor {
+  { weight = null, bias = null, training = false, momentum = 0.9, eps = 1e-5, unbiasedRunningVar = true, virtualBatchSize, renorm = null }: BatchNormFnOptions = {}): Tensor {
   const what = 'batchNorm';
-  checkBatchNormArgs(what, x, null, training, eps, momentum);
+  checkBatchNormArgs(what, x, null, training, eps, momentum, virtualBatchSize);
+  checkRenorm(what, renorm);
   const C = x.shape[1];
   if ((runningMean === null) !== (runningVar === null)) throw new Error(`${what}: pass both runningMean and runningVar, or neither`);
+  const ghost = virtualBatchSize !== undefined && virtualBatchSize < x.shape[0] ? virtualBatchSize : undefined;
+  if (training && renorm && !runningMean) throw new Error(`${what}: renorm needs the running statistics (runningMean, runningVar)`);
+  if (training && renorm && ghost) throw new Error(`${what}: renorm and ghost batches (virtualBatchSize ${virtualBatchSize} < batch ${x.shape[0]}) cannot be combined`);
   if (!training && !runningMean) throw new Error(`${what}: evaluation (training: false) needs runningMean and runningVar`);
   checkVector(what, 'runningMean', runningMean, C, x);
   checkVector(what, 'runningVar', runningVar, C, x);
   checkVector(what, 'weight', weight, C, x);
   checkVector(what, 'bias', bias, C, x);
-  const layout = channelLayout(x);
+  const layout = channelLayout(x, training ? ghost : undefined);
   const be = getBackend();
   if (!training) {
     const { out, node } = apply('norm', [x, weight, bias], { layout, eps, stats: { mean: runningMean!.data, variance: runningVar!.data } });
     return new Tensor(out.data, out.shape, { node });
   }
-  const statsOut = runningMean ? { mean: be.alloc(x.dtype, C), variance: be.alloc(x.dtype, C) } : undefined;
-  const { out, node } = apply('norm', [x, weight, bias], { layout, eps, statsOut });
+  const G = statCount(layout), B = G / C;
+  const statsOut = runningMean ? { mean: be.alloc('float64', G), variance: be.alloc('float64', G) } : undefined;
+  const renormAttr = renorm && runningMean ? { runningMean: runningMean.data, runningVar: runningVar!.data, rMax: renorm.rMax, dMax: renorm.dMax } : undefined;
+  const { out, node } = apply('norm', [x, weight, bias], { layout, eps, statsOut, renorm: renormAttr });
   if (statsOut) {
-    const m = layout.N * layout.S;
-    updateRunning(runningMean!, statsOut.mean, momentum, 1);
-    updateRunning(runningVar!, statsOut.variance, momentum, unbiasedRunningVar ? m / (m - 1) : 1);
+    const m = statSize(layout);
+    // Ghost batches: the running statistics follow the mean over groups of each group's statistics.
+    const mean = B > 1 ? meanOverGroups(statsOut.mean, B, C) : statsOut.mean;
+    const variance = B > 1 ? meanOverGroups(statsOut.variance, B, C) : statsOut.variance;
+    updateRunning(runningMean!, mean, momentum, 1);
+    updateRunning(runningVar!, variance, momentum, unbiasedRunningVar ? m / (m - 1) : 1);
   }
   return new Tensor(out.data, out.shape, { node });
 }
 
-/** running ← running·momentum + batch·scale·(1 − momentum), in place. */
+/** [B, C] statistics → their mean over B. */
+function meanOverGroups(stats: Float32Array | Float64Array, B: number, C: number): Float64Array {
+  const out = new Float64Array(C);
+  getBackend().kernels.reduce('sum', stats, [B, C], [0], out);
+  getBackend().kernels.binaryScalar('div', out, B, out, false);
+  return out;
+}
+
+/** running ← running·momentum + batch·scale·(1 − momentum), in place; computed in float64, rounded once into running. */
 function updateRunning(running: Tensor, batch: Float32Array | Float64Array, momentum: number, scale: number): void {
-  const k = getBackend().kernels;
+  const be = getBackend(), k = be.kernels;
   noGrad(() => {
-    const b = getBackend().alloc(running.dtype, running.size);
+    const r = be.alloc('float64', running.size), b = be.alloc('float64', running.size);
+    k.copy(running.data, r);
     k.binaryScalar('mul', batch, scale * (1 - momentum), b, false);
-    k.binaryScalar('mul', running.data, momentum, running.data, false);
-    k.binary('add', running.data, running.shape, b, running.shape, running.data, running.shape);
+    k.binaryScalar('mul', r, momentum, r, false);
+    k.binary('add', r, running.shape, b, running.shape, r, running.shape);
+    k.copy(r, running.data);
   });
 }
 

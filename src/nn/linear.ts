@@ -32,7 +32,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
  * Example:
  * ```ts
  * const fc = new nn.Linear(784, 100);
- * fc.forward(randn([60, 784])).shape; // [60, 100]
+ * fc.forward(randn([60, 784])).shape; // => [60, 100]
  * ```
  */
 export class Linear extends Module {

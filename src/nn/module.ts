@@ -35,7 +35,8 @@ export interface HookHandle { remove(): void }
  *   bn = new nn.BatchNorm1d(3);
  *   forward(x: Tensor) { return this.bn.forward(this.fc.forward(x)).relu(); }
  * }
- * Object.keys(new Net().stateDict()); // fc.weight, fc.bias, bn.weight, bn.bias, bn.running_mean, …
+ * Object.keys(new Net().stateDict());
+ * // => ["fc.weight", "fc.bias", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"]
  * ```
  */
 export abstract class Module {
@@ -169,7 +170,10 @@ export abstract class Module {
     for (const p of this.parameters()) p.grad = null;
   }
 
-  /** Convert every parameter and floating-point buffer to `dtype` (in place; returns this). */
+  /**
+   * Convert every parameter and floating-point buffer to `dtype` (returns this). The module's tensors are
+   * replaced by converted ones, so create optimizers after calling to(), as PyTorch advises for .cuda().
+   */
   to(dtype: DType): this {
     if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`to: unknown dtype '${dtype}'; use 'float32' or 'float64'`);
     for (const m of this.modules()) {
@@ -208,6 +212,7 @@ export abstract class Module {
     if (missing.length) problems.push(`missing: ${missing.join(', ')}`);
     if (extra.length) problems.push(`unexpected: ${extra.join(', ')}`);
     const values = new Map<string, ArrayLike<number>>();
+    const integers = this.integerBufferNames();
     for (const [n, t] of own) {
       if (!(n in record)) continue;
       const v = record[n];
@@ -215,6 +220,7 @@ export abstract class Module {
       if (!data) { problems.push(`${n}: expected a tensor, typed array, number array or number, got ${typeof v}`); continue; }
       const shapeOk = shape ? shape.length === t.ndim && shape.every((d, i) => d === t.shape[i]) : data.length === t.size;
       if (!shapeOk || data.length !== t.size) { problems.push(`${n}: shape ${shape ? formatShape(shape) : `(${data.length} values)`} does not match the module's ${formatShape(t.shape)}`); continue; }
+      if (integers.has(n) && !Array.prototype.every.call(data, (v: number) => Number.isSafeInteger(v) && v >= 0)) { problems.push(`${n}: a counter must hold non-negative integers`); continue; }
       values.set(n, data);
     }
     if (problems.length) throw new Error(`loadStateDict: ${problems.join('; ')}`);

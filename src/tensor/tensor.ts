@@ -29,7 +29,7 @@ export function normAxis(axis: number, shape: Shape, what: string): number {
  * const x = tensor([[1, 2], [3, 4]], undefined, { requiresGrad: true });
  * const y = x.mul(x).sum();      // Σ x²
  * y.backward();
- * x.grad!.toArray();             // [[2, 4], [6, 8]]
+ * x.grad!.toArray();             // => [[2, 4], [6, 8]]
  * ```
  */
 export class Tensor implements Variable {

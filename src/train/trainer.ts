@@ -47,8 +47,12 @@ export interface StepResult {
  *
  * Example:
  * ```ts
- * const trainer = new Trainer({ model, optimizer: new optim.SGD(model.parameters(), { lr: 0.5 }), data: loader });
- * trainer.run(1000, { every: 100, onEval: (step) => console.log(step, evaluate(model, test)) });
+ * const { train: trainSet, test } = data.splitDataset(data.syntheticDataset({ n: 300, features: 8, classes: 3 }), { trainSize: 200, testSize: 100 });
+ * const model = models.mlp({ inputs: 8, hidden: [16], classes: 3, norm: 'batch' });
+ * const loader = new data.DataLoader(trainSet, { batchSize: 20, seed: 0 });
+ * const trainer = new train.Trainer({ model, optimizer: new optim.SGD(model.parameters(), { lr: 0.5 }), data: loader });
+ * trainer.run(100, { every: 50, onEval: (step) => { train.evaluate(model, test); } });
+ * trainer.step; // => 100
  * ```
  */
 export class Trainer {

@@ -12,20 +12,43 @@ import { alloc, k } from './util.js';
  *   statistics), so no second pass is needed.
  * - Given statistics (`stats` present, e.g. BN in eval mode): the same formula with those μ, σ²; the
  *   statistics are constants, so the backward is the plain affine one.
+ * - Batch Renormalization (`renorm`, Ioffe 2017, https://arxiv.org/abs/1702.03275; batch statistics, one
+ *   statistic per channel): y = ((x − μ_B)/σ_B · r + d)·γ + β with r = clip(σ_B/σ, 1/rMax, rMax) and
+ *   d = clip((μ_B − μ)/σ, −dMax, dMax) from the running μ, σ = √(running var + ε); r and d are constants
+ *   for the gradient.
  */
 export interface NormAttrs {
   readonly layout: NormLayout;
   readonly eps: number;
   readonly stats?: { readonly mean: FloatArray; readonly variance: FloatArray };
   readonly statsOut?: { readonly mean: FloatArray; readonly variance: FloatArray };
+  readonly renorm?: { readonly runningMean: FloatArray; readonly runningVar: FloatArray; readonly rMax: number; readonly dMax: number };
 }
 
-interface Saved { mean: FloatArray; invstd: FloatArray }
+interface Saved { mean: FloatArray; invstd: FloatArray; renorm?: { r: Float64Array; d: Float64Array; gamma: Float64Array } }
+
+/** r, d of Batch Renormalization per channel, and the effective affine γ·r, β + γ·d. */
+function renormFactors(mean: FloatArray, invstd: FloatArray, gamma: FloatArray | null, beta: FloatArray | null, eps: number,
+  { runningMean, runningVar, rMax, dMax }: NonNullable<NormAttrs['renorm']>) {
+  const C = mean.length;
+  const r = new Float64Array(C), d = new Float64Array(C), g = new Float64Array(C), b = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const sr = Math.sqrt(runningVar[c] + eps);
+    r[c] = Math.min(rMax, Math.max(1 / rMax, 1 / invstd[c] / sr));
+    d[c] = Math.min(dMax, Math.max(-dMax, (mean[c] - runningMean[c]) / sr));
+    const gm = gamma ? gamma[c] : 1;
+    g[c] = gm * r[c];
+    b[c] = (beta ? beta[c] : 0) + gm * d[c];
+  }
+  return { r, d, gamma: g, beta: b };
+}
 
 export const norm: OpDef<NormAttrs> = {
-  forward: ([x, gamma, beta], { layout, eps, stats, statsOut }) => {
+  forward: ([x, gamma, beta], { layout, eps, stats, statsOut, renorm }) => {
     const G = statCount(layout);
-    const mean = alloc(x!.dtype, [G]).data, invstd = alloc(x!.dtype, [G]).data;
+    // μ and 1/√(σ² + ε) stay float64 for float32 inputs too (PyTorch accumulates in double): rounding them
+    // to float32 costs several ulps in y and the gradients (test/pytorch/batchnorm.test.ts measures it).
+    const mean = alloc('float64', [G]).data, invstd = alloc('float64', [G]).data;
     if (stats) { k().copy(stats.mean, mean); k().copy(stats.variance, invstd); }
     else k().normStats(x!.data, layout, mean, invstd);
     if (statsOut) { k().copy(mean, statsOut.mean); k().copy(invstd, statsOut.variance); }
@@ -34,13 +57,18 @@ export const norm: OpDef<NormAttrs> = {
     k().unary('sqrt', invstd, invstd);
     k().unary('reciprocal', invstd, invstd);
     const out = alloc(x!.dtype, x!.shape);
-    k().normApply(x!.data, layout, mean, invstd, gamma?.data ?? null, beta?.data ?? null, out.data);
     const saved: Saved = { mean, invstd };
+    if (renorm && !stats) {
+      const f = renormFactors(mean, invstd, gamma?.data ?? null, beta?.data ?? null, eps, renorm);
+      saved.renorm = f;
+      k().normApply(x!.data, layout, mean, invstd, f.gamma, f.beta, out.data);
+    } else k().normApply(x!.data, layout, mean, invstd, gamma?.data ?? null, beta?.data ?? null, out.data);
     return { out, saved };
   },
-  // batch stats: dx = γ·invstd/m·(m·g − Σg − x̂·Σ(g·x̂)); given stats: dx = g·γ·invstd; dγ = Σ g·x̂, dβ = Σ g
+  // batch stats: dx = γ·invstd/m·(m·g − Σg − x̂·Σ(g·x̂)); given stats: dx = g·γ·invstd; dγ = Σ g·x̂, dβ = Σ g;
+  // renorm: γ → γ·r in dx, dγ = r·Σ g·x̂ + d·Σ g
   backward: ({ inputs: [x, gamma, beta], saved, attrs, needs }, g) => {
-    const { mean, invstd } = saved as Saved;
+    const { mean, invstd, renorm } = saved as Saved;
     const L = attrs.layout;
     const dx = needs[0] ? alloc(x!.dtype, x!.shape) : null;
     const dgamma = needs[1] ? alloc(gamma!.dtype, gamma!.shape) : null;
@@ -48,6 +76,11 @@ export const norm: OpDef<NormAttrs> = {
     if (attrs.stats) {
       if (dgamma || dbeta) k().normBackward(x!.data, g.data, L, mean, invstd, gamma?.data ?? null, null, dgamma?.data ?? null, dbeta?.data ?? null);
       if (dx) k().normApply(g.data, L, alloc(x!.dtype, [statCount(L)]).data, invstd, gamma?.data ?? null, null, dx.data);
+    } else if (renorm) {
+      const C = L.C, dg = new Float64Array(C), db = new Float64Array(C);
+      k().normBackward(x!.data, g.data, L, mean, invstd, renorm.gamma, dx?.data ?? null, dg, db);
+      if (dgamma) for (let c = 0; c < C; c++) dgamma.data[c] = renorm.r[c] * dg[c] + renorm.d[c] * db[c];
+      if (dbeta) k().copy(db, dbeta.data);
     } else {
       k().normBackward(x!.data, g.data, L, mean, invstd, gamma?.data ?? null, dx?.data ?? null, dgamma?.data ?? null, dbeta?.data ?? null);
     }

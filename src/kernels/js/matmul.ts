@@ -13,7 +13,27 @@ const KB = 128, NB = 128;
  */
 export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, M: number, K: number, N: number,
   transA: boolean, transB: boolean, accumulate: boolean): void {
+  if (out instanceof Float32Array) {
+    // Accumulate float32 products in float64 (JavaScript computes in double anyway) and round once at the
+    // end: the NN and TN orders would otherwise round the running sum to float32 at every k.
+    const acc = scratch(M * N);
+    if (accumulate) for (let i = 0; i < M * N; i++) acc[i] = out[i];
+    else acc.fill(0, 0, M * N);
+    gemm(a, b, acc, M, K, N, transA, transB);
+    for (let i = 0; i < M * N; i++) out[i] = acc[i];
+    return;
+  }
   if (!accumulate) out.fill(0, 0, M * N);
+  gemm(a, b, out, M, K, N, transA, transB);
+}
+
+let scratchBuf = new Float64Array(0);
+function scratch(n: number): Float64Array {
+  if (scratchBuf.length < n) scratchBuf = new Float64Array(n);
+  return scratchBuf;
+}
+
+function gemm(a: FloatArray, b: FloatArray, out: FloatArray, M: number, K: number, N: number, transA: boolean, transB: boolean): void {
   if (!transA && !transB) return mmNN(a, b, out, M, K, N);
   if (!transA && transB) return mmNT(a, b, out, M, K, N);
   if (transA && !transB) return mmTN(a, b, out, M, K, N);

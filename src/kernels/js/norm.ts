@@ -1,5 +1,5 @@
 import type { FloatArray, NormLayout } from '../types.js';
-import { statCount, statSize } from '../types.js';
+import { ghostSize, statCount, statSize } from '../types.js';
 
 /*
  * The normalization family's three kernels. A tensor is viewed as [N, C, S]; statistics are either per
@@ -9,22 +9,25 @@ import { statCount, statSize } from '../types.js';
 
 /** Index of the statistics group of channel c in sample n. */
 function groupOf(l: NormLayout, n: number, c: number): number {
-  return l.groups === 0 ? c : n * l.groups + Math.floor(c / (l.C / l.groups));
+  return l.groups === 0 ? Math.floor(n / ghostSize(l)) * l.C + c : n * l.groups + Math.floor(c / (l.C / l.groups));
 }
 
 export function normStats(x: FloatArray, l: NormLayout, mean: FloatArray, variance: FloatArray): void {
   const { N, C, S, groups } = l;
   const m = statSize(l);
   if (groups === 0) {
-    for (let c = 0; c < C; c++) {
-      // Shifted sums: K = the channel's first element; exact for constant channels, stable far from zero.
-      const K = x[c * S];
-      let s1 = 0, s2 = 0;
-      for (let n = 0; n < N; n++) {
-        const o = (n * C + c) * S;
-        for (let s = 0; s < S; s++) { const d = x[o + s] - K; s1 += d; s2 += d * d; }
+    const V = ghostSize(l);
+    for (let n0 = 0; n0 < N; n0 += V) {
+      for (let c = 0; c < C; c++) {
+        // Shifted sums: K = the channel's first element; exact for constant channels, stable far from zero.
+        const K = x[(n0 * C + c) * S];
+        let s1 = 0, s2 = 0;
+        for (let n = n0; n < n0 + V; n++) {
+          const o = (n * C + c) * S;
+          for (let s = 0; s < S; s++) { const d = x[o + s] - K; s1 += d; s2 += d * d; }
+        }
+        finish(mean, variance, (n0 / V) * C + c, K, s1, s2, m);
       }
-      finish(mean, variance, c, K, s1, s2, m);
     }
     return;
   }
