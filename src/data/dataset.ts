@@ -89,7 +89,8 @@ export interface SplitOptions {
  *
  * Example:
  * ```ts
- * const { train, test } = splitDataset(await loadMnist(), { trainSize: 8000, testSize: 2000, seed: 0 });
+ * const { train, test } = data.splitDataset(await data.loadMnist(), { trainSize: 8000, testSize: 2000, seed: 0 });
+ * [train.count, test.count]; // => [8000, 2000]
  * ```
  */
 export function splitDataset(data: Dataset | MnistData, { trainSize = 8000, testSize = 2000, seed = 0 }: SplitOptions = {}): { train: Dataset; test: Dataset } {

@@ -63,11 +63,13 @@ const OPTION_NAMES = new Set(['batchSize', 'shuffle', 'dropLast', 'seed', 'dtype
  *
  * Example:
  * ```ts
- * const loader = new DataLoader(train, { batchSize: 60, seed: 0 });
- * for (const { x, y } of loader) { ... }                 // one epoch
+ * const train = data.syntheticDataset({ n: 600, features: 10, classes: 3 });
+ * const loader = new data.DataLoader(train, { batchSize: 60, seed: 0 });
+ * for (const { x, y } of loader) { x.shape; }            // one epoch: 10 batches of [60, 10]
  * let step = 0;
- * for (const b of loader.batches()) { ...; if (++step === 1000) break; }
+ * for (const b of loader.batches()) { if (++step === 25) break; }   // endless, across epochs
  * const saved = loader.stateDict();                      // later: loader.loadStateDict(saved)
+ * loader.epoch; // => 3
  * ```
  */
 export class DataLoader implements Iterable<Batch> {

@@ -48,9 +48,10 @@ export interface MnistData {
  * Shape: perClass[d] has length n_d·784; result images [Σ n_d, 784], labels [Σ n_d].
  *
  * Example:
- * ```ts
+ * ```js
+ * // in a browser page that serves the package's digits/ folder (not run by the doc tests: it needs fetch)
  * const perClass = await Promise.all([...Array(10).keys()].map(async (d) => (await (await fetch(`digits/${d}.json`)).json()).data));
- * const mnist = mnistFromArrays(perClass);
+ * const mnist = data.mnistFromArrays(perClass);
  * ```
  */
 export function mnistFromArrays(perClass: readonly ArrayLike<number>[]): MnistData {

@@ -43,8 +43,9 @@ const CACHE_FILE = 'mnist-v1.bin';
  *
  * Example:
  * ```ts
- * const mnist = await loadMnist();
- * const { train, test } = splitDataset(mnist, { trainSize: 8000, testSize: 2000, seed: 0 });
+ * const mnist = await data.loadMnist();
+ * mnist.count; // => 10000
+ * const { train, test } = data.splitDataset(mnist, { trainSize: 8000, testSize: 2000, seed: 0 });
  * ```
  */
 export async function loadMnist({ cache = true, cacheDir }: LoadMnistOptions = {}): Promise<LoadedMnist> {

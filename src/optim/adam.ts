@@ -77,6 +77,8 @@ abstract class AdamFamily extends Optimizer {
  *
  * Example:
  * ```ts
+ * const model = new nn.Linear(4, 2);
+ * const x = randn([16, 4]), y = randn([16, 2]);
  * const opt = new optim.Adam(model.parameters(), { lr: 1e-3, globalClipNorm: 1 });
  * opt.zeroGrad();
  * nn.functional.mseLoss(model.forward(x), y).backward();
@@ -107,6 +109,8 @@ export class Adam extends AdamFamily {
  *
  * Example:
  * ```ts
+ * const model = new nn.Linear(4, 2);
+ * const x = randn([16, 4]), y = randn([16, 2]);
  * const opt = new optim.AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.05 });
  * opt.zeroGrad();
  * nn.functional.mseLoss(model.forward(x), y).backward();

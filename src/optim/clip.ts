@@ -19,6 +19,7 @@ import { positive } from './options.js';
  *
  * Example:
  * ```ts
+ * const model = new nn.Linear(4, 2);
  * new optim.SGD(model.parameters(), { lr: 0.1, clipValue: 1 });         // Keras clipvalue
  * new optim.Adam(model.parameters(), { clipNorm: 1 });                   // Keras clipnorm, per parameter
  * new optim.AdamW(model.parameters(), { globalClipNorm: 1 });            // like clip_grad_norm_(…, 1)
@@ -79,8 +80,11 @@ function gradsOf(params: Iterable<Tensor> | Tensor, what: string): Tensor[] {
  *
  * Example:
  * ```ts
+ * const model = new nn.Linear(4, 2);
+ * const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+ * const loss = model.forward(full([8, 4], 10)).square().sum();
  * loss.backward();
- * const norm = optim.clipGradNorm(model.parameters(), 1.0);   // log it if you like
+ * const norm = optim.clipGradNorm(model.parameters(), 1.0);   // the norm before clipping; log it if you like
  * opt.step();
  * ```
  */
@@ -102,8 +106,11 @@ export function clipGradNorm(params: Iterable<Tensor> | Tensor, maxNorm: number)
  *
  * Example:
  * ```ts
- * loss.backward();
+ * const model = new nn.Linear(4, 2);
+ * const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+ * model.forward(full([8, 4], 10)).sum().backward();
  * optim.clipGradValue(model.parameters(), 0.5);
+ * model.bias!.grad!.toArray(); // => [0.5, 0.5]
  * opt.step();
  * ```
  */

@@ -21,9 +21,11 @@ export interface SchedulerStateDict {
  *
  * Example (one schedule step per epoch; `stateDict()` goes into checkpoints next to the optimizer's):
  * ```ts
+ * const model = new nn.Linear(4, 2);
  * const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
  * const sched = new optim.CosineAnnealingLR(opt, { tMax: 100 });
- * for (let epoch = 0; epoch < 100; epoch++) { trainOneEpoch(opt); sched.step(); }
+ * for (let epoch = 0; epoch < 50; epoch++) { sched.step(); }   // after each epoch of training with opt
+ * opt.lr; // => 0.05
  * ```
  */
 export abstract class LRScheduler {
@@ -84,9 +86,10 @@ export abstract class LRScheduler {
  *
  * Example:
  * ```ts
- * const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+ * const opt = new optim.SGD(new nn.Linear(4, 2).parameters(), { lr: 0.1 });
  * const sched = new optim.StepLR(opt, { stepSize: 30 });   // 0.1 for epochs 0-29, 0.01 for 30-59, ...
- * for (let epoch = 0; epoch < 90; epoch++) { trainOneEpoch(); sched.step(); }
+ * for (let epoch = 0; epoch < 30; epoch++) { sched.step(); }   // after each epoch of training
+ * opt.lr; // => 0.01
  * ```
  */
 export class StepLR extends LRScheduler {
@@ -115,8 +118,10 @@ export class StepLR extends LRScheduler {
  *
  * Example:
  * ```ts
- * const sched = new optim.ExponentialLR(opt, { gamma: 0.95 });
- * for (let epoch = 0; epoch < 20; epoch++) { trainOneEpoch(); sched.step(); }
+ * const opt = new optim.SGD(new nn.Linear(4, 2).parameters(), { lr: 0.1 });
+ * const sched = new optim.ExponentialLR(opt, { gamma: 0.5 });
+ * for (let epoch = 0; epoch < 2; epoch++) { sched.step(); }   // after each epoch of training
+ * opt.lr; // => 0.025
  * ```
  */
 export class ExponentialLR extends LRScheduler {
@@ -145,8 +150,10 @@ export class ExponentialLR extends LRScheduler {
  *
  * Example:
  * ```ts
+ * const opt = new optim.SGD(new nn.Linear(4, 2).parameters(), { lr: 0.1 });
  * const sched = new optim.CosineAnnealingLR(opt, { tMax: 50, etaMin: 1e-4 });
- * for (let epoch = 0; epoch < 50; epoch++) { trainOneEpoch(); sched.step(); }
+ * for (let epoch = 0; epoch < 50; epoch++) { sched.step(); }   // after each epoch of training
+ * opt.lr; // => 0.0001
  * ```
  */
 export class CosineAnnealingLR extends LRScheduler {

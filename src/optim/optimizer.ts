@@ -46,12 +46,15 @@ export interface StateLayout {
  *
  * Example (checkpoint and resume):
  * ```ts
+ * const model = new nn.Linear(4, 2);
  * const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
- * // ... train ...
+ * nn.functional.mseLoss(model.forward(randn([8, 4])), zeros([8, 2])).backward();
+ * opt.step();
  * const saved = { model: model.stateDict(), opt: opt.stateDict() };
- * // later, in a fresh process:
- * model.loadStateDict(saved.model);
- * const opt2 = new optim.Adam(model.parameters(), { lr: 1e-3 });
+ * // later, e.g. in a fresh process:
+ * const model2 = new nn.Linear(4, 2);
+ * model2.loadStateDict(saved.model);
+ * const opt2 = new optim.Adam(model2.parameters(), { lr: 1e-3 });
  * opt2.loadStateDict(saved.opt);   // continues exactly where opt stopped
  * ```
  */

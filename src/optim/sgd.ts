@@ -40,6 +40,8 @@ const KEYS = ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay', 'clipVal
  *
  * Example:
  * ```ts
+ * const model = models.mlp({ inputs: 4, hidden: [8], classes: 3, norm: 'batch' });
+ * const x = randn([16, 4]), labels = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0];
  * const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9, clipNorm: 5 });
  * opt.zeroGrad();
  * nn.functional.crossEntropy(model.forward(x), labels).backward();
