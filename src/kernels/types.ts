@@ -203,11 +203,42 @@ export interface AdamHyper {
   readonly gradScale: number;
 }
 
-/** Storage allocation and the kernels that run on it. */
+/** Memory use of a backend that manages its own storage (the wasm backend's linear memory). */
+export interface MemoryStats {
+  /** Bytes in live blocks. */
+  inUse: number;
+  /** Live blocks. */
+  blocks: number;
+  /** Bytes of freed blocks kept for reuse. */
+  cached: number;
+  /** Size of the backend's memory in bytes. */
+  memoryBytes: number;
+  /** Largest inUse seen. */
+  peak: number;
+}
+
+/**
+ * Storage allocation and the kernels that run on it. A backend that manages its own memory (wasm) frees
+ * storage deterministically: at the end of a scope (everything allocated inside it and not kept), on
+ * free(), and — as a backstop — when a view is garbage-collected. The js backend leaves all of it to the
+ * garbage collector, so its memory methods do nothing.
+ */
 export interface Backend {
   readonly name: string;
+  /** A zero-filled array of `size` elements, owned by this backend. */
   alloc(dtype: DType, size: number): FloatArray;
   readonly kernels: Kernels;
+  /** Release the storage behind an array this backend allocated (no-op otherwise). */
+  free(a: FloatArray): void;
+  /** Let an array outlive the open scopes (parameters, gradients, optimizer state). */
+  keep(a: FloatArray): void;
+  beginScope(): void;
+  /** Close the innermost scope, freeing what it allocated except `keep` (which moves to the enclosing scope). */
+  endScope(keep: Iterable<FloatArray>): void;
+  /** False once the storage behind `a` was freed (reading it would see reused memory). */
+  isLive(a: FloatArray): boolean;
+  /** Memory use, or null for a garbage-collected backend. */
+  memoryStats(): MemoryStats | null;
 }
 
 export function arrayFor(dtype: DType): Float32ArrayConstructor | Float64ArrayConstructor {

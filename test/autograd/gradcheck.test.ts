@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Rng, Tensor, nn, tensor } from '../../src/index.js';
+import { Rng, Tensor, cat, nn, stack, tensor } from '../../src/index.js';
 import { apply, ops, type NormAttrs, type OpName } from '../../src/autograd/index.js';
 import type { Arr } from '../../src/autograd/index.js';
 import { gradcheck, graphOps, type GradcheckOptions } from '../helpers/gradcheck.js';
@@ -125,6 +125,17 @@ add('cast', 'clone (float64 → float64)', () => ({ fn: (x) => x.clone().mul(x),
 add('cast', 'float64 → float32 → float64 on float32-exact values', () => ({
   fn: (x) => x.to('float32').to('float64'), inputs: [fill([2, 3], () => (rng.int(8193) - 4096) / 1024)],
 }), { eps: 2 ** -10 });
+for (const [shape, axis, start, length] of [[[5], 0, 1, 3], [[4, 3], 0, 2, 2], [[2, 5, 3], 1, 1, 3], [[2, 3, 4], -1, 0, 2], [[3, 2], 1, 1, 1]] as const)
+  add('narrow', `narrow [${shape}] axis ${axis} [${start}, ${start + length})`, () => ({ fn: (x) => x.narrow(axis, start, length), inputs: [normal([...shape])] }));
+add('narrow', 'select of [3, 4, 2] along axis 1, used twice (gradients add)', () => ({ fn: (x) => x.select(1, 2).mul(x.select(1, -1)), inputs: [normal([3, 4, 2])] }));
+add('cat', 'cat of [2, 3], [1, 3], [3, 3] along axis 0', () => ({ fn: (a, b, c) => cat([a, b, c], 0), inputs: [normal([2, 3]), normal([1, 3]), normal([3, 3])] }));
+add('cat', 'cat of [2, 1, 3], [2, 2, 3], [2, 3, 3] along the middle axis', () => ({ fn: (a, b, c) => cat([a, b, c], 1), inputs: [normal([2, 1, 3]), normal([2, 2, 3]), normal([2, 3, 3])] }));
+add('cat', 'cat along the last axis with a constant middle input', () => {
+  const k = constant(normal([2, 2]));
+  return { fn: (a, c) => cat([a, k, c], -1), inputs: [normal([2, 3]), normal([2, 1])] };
+});
+add('cat', 'stack of three [2, 3] along axis 1 (cat of reshapes)', () => ({ fn: (a, b, c) => stack([a, b, c], 1), inputs: [normal([2, 3]), normal([2, 3]), normal([2, 3])] }));
+add('cat', 'cat of a tensor with a slice of itself', () => ({ fn: (a) => cat([a, a.narrow(0, 1, 2)], 0), inputs: [normal([3, 2])] }));
 
 // ---- matmul and linear ----
 const matmulShapes: [number[], number[]][] = [
@@ -196,6 +207,30 @@ add('logSoftmax', 'logSoftmax [3, 5]', () => ({ fn: (x) => x.logSoftmax(), input
 add('logSoftmax', 'logSoftmax [2, 3, 4]', () => ({ fn: (x) => x.logSoftmax(), inputs: [normal([2, 3, 4])] }));
 add('logSoftmax', 'logSoftmax 1-D [5]', () => ({ fn: (x) => x.logSoftmax(), inputs: [normal([5])] }));
 add('logSoftmax', 'softmax [3, 4] (exp of logSoftmax)', () => ({ fn: (x) => x.softmax(), inputs: [normal([3, 4], 2)] }));
+
+// ---- convolution and pooling ----
+const conv = nn.functional.conv2d, F = nn.functional;
+add('conv2d', 'conv2d [2, 3, 5, 4] ⋆ [4, 3, 3, 2] with bias', () => ({ fn: (x, w, b) => conv(x, w, b), inputs: [normal([2, 3, 5, 4]), normal([4, 3, 3, 2]), normal([4])] }));
+add('conv2d', 'conv2d, stride [2, 1], padding [1, 2], dilation [1, 2]', () => ({
+  fn: (x, w, b) => conv(x, w, b, { stride: [2, 1], padding: [1, 2], dilation: [1, 2] }), inputs: [normal([2, 2, 5, 5]), normal([3, 2, 2, 3]), normal([3])] }));
+add('conv2d', 'conv2d, groups 2, padding 1, no bias', () => ({ fn: (x, w) => conv(x, w, null, { groups: 2, padding: 1 }), inputs: [normal([1, 4, 4, 3]), normal([6, 2, 2, 2])] }));
+add('conv2d', 'conv2d depthwise (groups 3), stride 2, padding 1', () => ({
+  fn: (x, w, b) => conv(x, w, b, { groups: 3, stride: 2, padding: 1 }), inputs: [normal([2, 3, 5, 4]), normal([3, 1, 3, 3]), normal([3])] }));
+add('conv2d', 'conv2d 1×1 (pointwise matmul path)', () => ({ fn: (x, w, b) => conv(x, w, b), inputs: [normal([2, 3, 3, 2]), normal([4, 3, 1, 1]), normal([4])] }));
+add('conv2d', 'conv2d, only the weight and bias require grad', () => {
+  const x = constant(normal([2, 2, 4, 4]));
+  return { fn: (w, b) => conv(x, w, b, { padding: 1 }), inputs: [normal([3, 2, 3, 3]), normal([3])] };
+});
+add('maxPool2d', 'maxPool2d k2 of [2, 2, 4, 6]', () => ({ fn: (x) => F.maxPool2d(x, 2), inputs: [distinct([2, 2, 4, 6])] }));
+add('maxPool2d', 'maxPool2d k3 s2 p1 (overlapping, padded)', () => ({ fn: (x) => F.maxPool2d(x, 3, { stride: 2, padding: 1 }), inputs: [distinct([1, 2, 5, 6])] }));
+add('maxPool2d', 'maxPool2d k [2, 3] s 1 p [1, 1]', () => ({ fn: (x) => F.maxPool2d(x, [2, 3], { stride: 1, padding: [1, 1] }), inputs: [distinct([1, 2, 3, 4])] }));
+add('avgPool2d', 'avgPool2d k2 of [2, 2, 4, 6]', () => ({ fn: (x) => F.avgPool2d(x, 2), inputs: [normal([2, 2, 4, 6])] }));
+add('avgPool2d', 'avgPool2d k3 s2 p1 countIncludePad', () => ({ fn: (x) => F.avgPool2d(x, 3, { stride: 2, padding: 1 }), inputs: [normal([1, 2, 5, 6])] }));
+add('avgPool2d', 'avgPool2d k [3, 2] s [2, 1] p [1, 1] without countIncludePad', () => ({
+  fn: (x) => F.avgPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 1], countIncludePad: false }), inputs: [normal([1, 2, 5, 4])] }));
+add('avgPool2d', 'adaptiveAvgPool2d [2, 3] of [5, 4] (overlapping windows)', () => ({ fn: (x) => F.adaptiveAvgPool2d(x, [2, 3]), inputs: [normal([2, 2, 5, 4])] }));
+add('avgPool2d', 'adaptiveAvgPool2d 1 (global average) after conv2d', () => ({
+  fn: (x, w) => F.adaptiveAvgPool2d(conv(x, w, null, { padding: 1 }), 1), inputs: [normal([2, 2, 3, 3]), normal([3, 2, 3, 3])] }));
 
 /** Build a case with its own seeded generator (independent of the order the cases run in). */
 function build(c: Case) {

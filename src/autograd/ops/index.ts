@@ -1,11 +1,13 @@
 import type { DType, Shape } from '../../kernels/types.js';
 import type { OpDef } from '../types.js';
 import * as ew from './elementwise.js';
-import { cast, expand, permute, reshape } from './shape.js';
+import { cast, cat, expand, narrow, permute, reshape, type NarrowAttrs } from './shape.js';
 import { max, mean, sum, type ReduceAttrs } from './reduce.js';
 import { linear, matmul } from './matmul.js';
 import { norm, type NormAttrs } from './norm.js';
 import { crossEntropy, logSoftmax } from './loss.js';
+import { conv2d, type Conv2dAttrs } from './conv.js';
+import { avgPool2d, maxPool2d, type PoolAttrs } from './pool.js';
 
 type NoAttrs = Record<string, never>;
 
@@ -16,9 +18,11 @@ export interface OpAttrs {
   tanh: NoAttrs; square: NoAttrs; reciprocal: NoAttrs;
   sum: ReduceAttrs; mean: ReduceAttrs; max: ReduceAttrs;
   reshape: { shape: Shape }; permute: { perm: readonly number[] }; expand: { shape: Shape }; cast: { dtype: DType };
+  narrow: NarrowAttrs; cat: { axis: number };
   matmul: NoAttrs; linear: NoAttrs;
   norm: NormAttrs;
   crossEntropy: { target: Int32Array }; logSoftmax: NoAttrs;
+  conv2d: Conv2dAttrs; maxPool2d: PoolAttrs; avgPool2d: PoolAttrs;
 }
 
 export type OpName = keyof OpAttrs;
@@ -29,10 +33,11 @@ export const ops: { [P in OpName]: OpDef<OpAttrs[P]> } = {
   neg: ew.neg, exp: ew.exp, log: ew.log, sqrt: ew.sqrt, abs: ew.abs, sigmoid: ew.sigmoid, relu: ew.relu,
   tanh: ew.tanh, square: ew.square, reciprocal: ew.reciprocal,
   sum, mean, max,
-  reshape, permute, expand, cast,
+  reshape, permute, expand, cast, narrow, cat,
   matmul, linear,
   norm,
   crossEntropy, logSoftmax,
+  conv2d, maxPool2d, avgPool2d,
 };
 
-export type { NormAttrs, ReduceAttrs };
+export type { NormAttrs, ReduceAttrs, NarrowAttrs, Conv2dAttrs, PoolAttrs };
