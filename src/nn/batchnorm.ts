@@ -124,7 +124,9 @@ export abstract class BatchNorm extends Module {
     const tracks = this.runningStats !== 'none';
     const useBatch = !tracks || (this.training && !this.#frozen);
     const update = tracks && this.training && !this.#frozen;
-    checkBatchNormArgs(`${name}(${this.numFeatures})`, x, this.numFeatures, useBatch, this.eps, this.#momentum, this.virtualBatchSize);
+    // Ghost batches are a training-time device: eval with runningStats 'none' normalizes with the whole batch.
+    const virtualBatchSize = this.training ? this.virtualBatchSize : undefined;
+    checkBatchNormArgs(`${name}(${this.numFeatures})`, x, this.numFeatures, useBatch, this.eps, this.#momentum, virtualBatchSize);
     if (this.weight && x.dtype !== this.weight.dtype || this.runningMean && x.dtype !== this.runningMean.dtype)
       throw new Error(`${name}: input is ${x.dtype} but the module is ${(this.weight ?? this.runningMean)!.dtype}; call module.to('${x.dtype}') or convert the input`);
     const count = update ? this.numBatchesTracked!.data[0] + 1 : 0;
@@ -132,7 +134,7 @@ export abstract class BatchNorm extends Module {
     const momentum = this.runningStats === 'cumulative' ? 1 - 1 / Math.max(count, 1) : this.#momentum;
     const y = batchNorm(x, useBatch && !update ? null : this.runningMean, useBatch && !update ? null : this.runningVar, {
       weight: this.weight, bias: this.bias, training: useBatch, momentum, eps: this.eps, unbiasedRunningVar: this.unbiasedRunningVar,
-      virtualBatchSize: this.virtualBatchSize, renorm: update ? this.#renorm : null,
+      virtualBatchSize, renorm: update ? this.#renorm : null,
     });
     if (update) this.numBatchesTracked!.data[0] = count;
     return y;

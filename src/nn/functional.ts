@@ -196,3 +196,177 @@ export function mseLoss(input: Tensor, target: Tensor): Tensor {
     throw new Error(`mseLoss: input ${formatShape(input.shape)} and target ${formatShape(target.shape)} must have the same shape`);
   return input.sub(target).square().mean();
 }
+
+// ---- LayerNorm, GroupNorm, InstanceNorm: the same fused `norm` op, statistics per sample ----
+
+/** Checks shared by the per-sample normalizations (the input, eps, γ and β against `affineShape`). */
+function checkPerSample(what: string, x: Tensor, eps: number, affineShape: readonly number[], weight: Tensor | null, bias: Tensor | null): void {
+  if (!(x instanceof Tensor)) throw new Error(`${what}: expected a Tensor input`);
+  if (!(eps > 0)) throw new Error(`${what}: eps must be > 0, got ${eps}`);
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (!t) continue;
+    if (!(t instanceof Tensor)) throw new Error(`${what}: ${name} must be a Tensor or null`);
+    if (t.ndim !== affineShape.length || t.shape.some((d, i) => d !== affineShape[i]))
+      throw new Error(`${what}: ${name} has shape ${formatShape(t.shape)} but the input ${formatShape(x.shape)} needs ${formatShape(affineShape)}`);
+    if (t.dtype !== x.dtype) throw new Error(`${what}: ${name} is ${t.dtype} but the input is ${x.dtype}; convert with .to() first`);
+  }
+}
+
+/** [N, C, S] view of an input [N, C, *] with statistics per (sample, group of C/groups channels). */
+function groupLayout(x: Tensor, groups: number): NormLayout {
+  return { ...channelLayout(x), groups };
+}
+
+/** The fused norm op with batch-free statistics (per sample and group) on `layout`. */
+function perSampleNorm(x: Tensor, layout: NormLayout, eps: number, weight: Tensor | null, bias: Tensor | null,
+  stats?: { mean: Float32Array | Float64Array; variance: Float32Array | Float64Array }, statsOut?: { mean: Float64Array; variance: Float64Array }): Tensor {
+  const { out, node } = apply('norm', [x, weight, bias], { layout, eps, stats, statsOut });
+  return new Tensor(out.data, out.shape, { node });
+}
+
+/** Options of the functional layer normalization. */
+export interface LayerNormFnOptions {
+  /** γ of shape normalizedShape, or null for 1. */
+  weight?: Tensor | null;
+  /** β of shape normalizedShape, or null for 0. */
+  bias?: Tensor | null;
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+}
+
+/** normalizedShape as a checked array of positive integers. */
+export function checkNormalizedShape(what: string, normalizedShape: number | readonly number[]): number[] {
+  const s = typeof normalizedShape === 'number' ? [normalizedShape] : Array.isArray(normalizedShape) ? [...normalizedShape as number[]] : null;
+  if (!s || s.length === 0 || s.some((d) => !Number.isInteger(d) || d <= 0))
+    throw new Error(`${what}: normalizedShape must be a positive integer or a non-empty array of them, got ${JSON.stringify(normalizedShape)}`);
+  return s;
+}
+
+/**
+ * Layer normalization (Ba, Kiros & Hinton 2016, https://arxiv.org/abs/1607.06450), functional form.
+ *
+ * y = (x − E[x])/√(Var[x] + ε)·γ + β, with the mean and biased variance of each sample over the trailing
+ * `normalizedShape` axes; γ, β (when given) have shape normalizedShape. No batch statistics: training and
+ * evaluation compute the same thing.
+ *
+ * Shape: x [*, ...normalizedShape] → output of the same shape.
+ *
+ * Example:
+ * ```ts
+ * const y = nn.functional.layerNorm(tensor([[1, 2, 3], [10, 10, 40]]), 3);
+ * y.sum(1).toArray(); // => [0, 0]
+ * ```
+ */
+export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], { weight = null, bias = null, eps = 1e-5 }: LayerNormFnOptions = {}): Tensor {
+  const what = 'layerNorm';
+  const shape = checkNormalizedShape(what, normalizedShape);
+  checkPerSample(what, x, eps, shape, weight, bias);
+  const lead = x.ndim - shape.length;
+  if (lead < 0 || shape.some((d, i) => x.shape[lead + i] !== d))
+    throw new Error(`${what}: expected an input [*, ${shape.join(', ')}] (trailing axes = normalizedShape ${formatShape(shape)}), got shape ${formatShape(x.shape)}`);
+  const C = shape.reduce((p, d) => p * d, 1);
+  return perSampleNorm(x, { N: x.size / C, C, S: 1, groups: 1 }, eps, weight, bias);
+}
+
+/** Options of the functional group normalization. */
+export interface GroupNormFnOptions {
+  /** γ [C], or null for 1. */
+  weight?: Tensor | null;
+  /** β [C], or null for 0. */
+  bias?: Tensor | null;
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+}
+
+/**
+ * Group normalization (Wu & He 2018, https://arxiv.org/abs/1803.08494), functional form.
+ *
+ * The C channels are split into `numGroups` groups of C/numGroups consecutive channels;
+ * y = (x − E[x])/√(Var[x] + ε)·γ + β with the mean and biased variance of each (sample, group) over its
+ * channels and spatial positions; γ, β per channel. One group is LayerNorm over (C, *); C groups is
+ * InstanceNorm.
+ *
+ * Shape: x [N, C, *] → output of the same shape; C must be a multiple of numGroups.
+ *
+ * Example:
+ * ```ts
+ * const x = randn([2, 4, 3]);
+ * const y = nn.functional.groupNorm(x, 2, { weight: ones([4]), bias: zeros([4]) });
+ * y.shape; // => [2, 4, 3]
+ * ```
+ */
+export function groupNorm(x: Tensor, numGroups: number, { weight = null, bias = null, eps = 1e-5 }: GroupNormFnOptions = {}): Tensor {
+  const what = 'groupNorm';
+  if (x instanceof Tensor && x.ndim < 2) throw new Error(`${what}: expected an input [N, C, *] of rank ≥ 2, got shape ${formatShape(x.shape)}`);
+  const C = x instanceof Tensor ? x.shape[1] : 0;
+  if (!Number.isInteger(numGroups) || numGroups <= 0 || C % numGroups !== 0)
+    throw new Error(`${what}: the ${C} channels of input shape ${x instanceof Tensor ? formatShape(x.shape) : '?'} do not split into numGroups ${numGroups} groups`);
+  checkPerSample(what, x, eps, [C], weight, bias);
+  return perSampleNorm(x, groupLayout(x, numGroups), eps, weight, bias);
+}
+
+/** Options of the functional instance normalization. */
+export interface InstanceNormFnOptions {
+  /** Running mean [C] (updated in place when using input statistics), or null. */
+  runningMean?: Tensor | null;
+  /** Running variance [C] (unbiased; updated in place when using input statistics), or null. */
+  runningVar?: Tensor | null;
+  /** γ [C], or null for 1. */
+  weight?: Tensor | null;
+  /** β [C], or null for 0. */
+  bias?: Tensor | null;
+  /** Normalize with each instance's own statistics (default true); false: with the running statistics. */
+  useInputStats?: boolean;
+  /** Weight of the old running value: running ← running·momentum + batch·(1 − momentum). Default 0.9 (PyTorch's 0.1). */
+  momentum?: number;
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+}
+
+/**
+ * Instance normalization (Ulyanov, Vedaldi & Lempitsky 2016, https://arxiv.org/abs/1607.08022), functional form.
+ *
+ * y = (x − E[x])/√(Var[x] + ε)·γ + β with the mean and biased variance of each (sample, channel) over the
+ * spatial axes. With running statistics and input statistics, they are updated in place with the mean over
+ * the batch of the instance statistics (the variance unbiased, S/(S − 1)·σ², S the spatial size), as
+ * PyTorch does: running ← running·momentum + mean_n(stat)·(1 − momentum). With `useInputStats: false`, every
+ * instance is normalized with the running statistics of its channel.
+ *
+ * Note: `momentum` is the weight of the old value; 0.9 here is PyTorch's momentum=0.1.
+ *
+ * Shape: x [N, C, *] → output of the same shape; running statistics, γ, β [C].
+ *
+ * Example:
+ * ```ts
+ * const y = nn.functional.instanceNorm(tensor([[[1, 2, 3], [4, 4, 10]]]));
+ * y.sum(2).toArray(); // => [[0, 0]]
+ * ```
+ */
+export function instanceNorm(x: Tensor, { runningMean = null, runningVar = null, weight = null, bias = null, useInputStats = true, momentum = 0.9, eps = 1e-5 }: InstanceNormFnOptions = {}): Tensor {
+  const what = 'instanceNorm';
+  if (x instanceof Tensor && x.ndim < 2) throw new Error(`${what}: expected an input [N, C, *] of rank ≥ 2, got shape ${formatShape(x.shape)}`);
+  const C = x instanceof Tensor ? x.shape[1] : 0;
+  checkPerSample(what, x, eps, [C], weight, bias);
+  if ((runningMean === null) !== (runningVar === null)) throw new Error(`${what}: pass both runningMean and runningVar, or neither`);
+  checkVector(what, 'runningMean', runningMean, C, x);
+  checkVector(what, 'runningVar', runningVar, C, x);
+  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`${what}: momentum must be in [0, 1], got ${momentum}`);
+  const layout = groupLayout(x, C), N = layout.N, S = layout.S;
+  const be = getBackend();
+  if (!useInputStats) {
+    if (!runningMean) throw new Error(`${what}: useInputStats false needs runningMean and runningVar`);
+    // the per-channel running statistics repeated for every sample: the [N·C] statistics of the layout
+    const mean = be.alloc('float64', N * C), variance = be.alloc('float64', N * C);
+    be.kernels.broadcastTo(runningMean.data, [1, C], mean, [N, C]);
+    be.kernels.broadcastTo(runningVar!.data, [1, C], variance, [N, C]);
+    return perSampleNorm(x, layout, eps, weight, bias, { mean, variance });
+  }
+  if (S <= 1) throw new Error(`${what}: expected more than 1 spatial element when using input statistics, got input shape ${formatShape(x.shape)}`);
+  const statsOut = runningMean ? { mean: be.alloc('float64', N * C) as Float64Array, variance: be.alloc('float64', N * C) as Float64Array } : undefined;
+  const y = perSampleNorm(x, layout, eps, weight, bias, undefined, statsOut);
+  if (statsOut) {
+    updateRunning(runningMean!, meanOverGroups(statsOut.mean, N, C), momentum, 1);
+    updateRunning(runningVar!, meanOverGroups(statsOut.variance, N, C), momentum, S / (S - 1));
+  }
+  return y;
+}
