@@ -6,7 +6,6 @@ import { join, resolve } from 'node:path';
 import { loadPaperData, PAPER_ARMS, paperDefaults, paperFull, runPaperArm, stepsToAccuracy, type ArmResult, type PaperArm, type PaperConfig, type PaperEvent } from '../experiments/paper.js';
 import { paperCharts } from '../experiments/paper-charts.js';
 import { createProgress, type Progress } from './progress.js';
-import { renderSvg } from './render.js';
 import { runFolder, table } from './util.js';
 import { writeFileAtomic } from '../src/io/files.js';
 
@@ -105,6 +104,7 @@ function runInWorker(arm: PaperArm, cfg: PaperConfig, onEvent: (e: PaperEvent) =
 }
 
 async function reportHtml(results: ArmResult[], cfg: PaperConfig, verdict: string, wall: number): Promise<string> {
+  const { renderSvg } = await import('./render.js'); // vega: loaded only when a report is written
   const charts = await Promise.all(paperCharts(results).map(async (c) => `<figure>${await renderSvg(c.spec)}</figure>`));
   const rows = results.map((r) => `<tr><td>${r.arm === 'bn' ? 'with BN' : 'without BN'}</td><td>${(100 * r.testAccuracy).toFixed(2)}%</td><td>${stepsToAccuracy(r, 0.9) ?? 'never'}</td><td>${r.stepsPerSecond.toFixed(0)}</td></tr>`).join('');
   return `<!doctype html>

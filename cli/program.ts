@@ -4,8 +4,13 @@
  * object as its last line of stdout. Unknown or invalid flags: a message with usage, exit code 2.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { paperCommand } from './paper.js';
-import { trainCommand } from './train.js';
+import type { PaperFlags } from './paper.js';
+import type { TrainFlags } from './train.js';
+
+// The commands (and the library, data and chart renderer behind them) load only when one runs, so that
+// --help and usage errors answer at once.
+const paperCommand = async (f: PaperFlags) => (await import('./paper.js')).paperCommand(f);
+const trainCommand = async (f: TrainFlags) => (await import('./train.js')).trainCommand(f);
 
 function int(name: string, min = 1) {
   return (v: string) => {

@@ -38,8 +38,37 @@ function makeOptimizer(f: TrainFlags, params: ReturnType<ReturnType<typeof model
   }
 }
 
+/** Flags that do not change the training trajectory: a resumed run may set them differently (e.g. more --steps). */
+const FREE_FLAGS = new Set(['steps', 'evalEvery', 'checkpointEvery', 'json', 'resume', 'out']);
+
+/** Flags of `saved` and `now` that would change the trajectory, described as `--flag <saved> in the checkpoint, <now> now`. */
+function flagDifferences(saved: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])].filter((k) => !FREE_FLAGS.has(k)).sort();
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  return keys.filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]))
+    .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${show(saved[k])} in the checkpoint, ${show(now[k])} now`);
+}
+
+/** The flags a checkpoint was written with (from its metadata, before anything is restored); null if unreadable. */
+function checkpointFlags(bytes: Uint8Array): Record<string, unknown> | null {
+  try {
+    const config = (JSON.parse(io.readSafetensorsHeader(bytes).metadata.extra ?? '{}') as { config?: unknown }).config;
+    return config && typeof config === 'object' ? (config as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function trainCommand(f: TrainFlags): Promise<Record<string, unknown>> {
   if (f.resume && !existsSync(f.resume)) throw new Error(`--resume: no checkpoint at '${f.resume}'`);
+  const config = { ...f, json: undefined, resume: undefined, out: undefined };
+  // Refuse a resume with other flags before loading anything (and before creating a run folder).
+  const resumeBytes = f.resume ? await io.readFileBytes(f.resume) : null;
+  if (resumeBytes) {
+    const saved = checkpointFlags(resumeBytes);
+    const diff = saved ? flagDifferences(saved, config) : [];
+    if (diff.length) throw new Error(`--resume: the checkpoint was written with different flags: ${diff.join('; ')}`);
+  }
   const out = resolve(f.out ?? runFolder('train'));
   mkdirSync(out, { recursive: true });
   const say = (s: string) => (f.json ? process.stderr : process.stdout).write(`${s}\n`);
@@ -49,11 +78,8 @@ export async function trainCommand(f: TrainFlags): Promise<Record<string, unknow
   const optimizer = makeOptimizer(f, model.parameters());
   const loader = new dataset.DataLoader(trainSet, { batchSize: f.batch, shuffle: true, dropLast: true, seed: f.seed });
   const trainer = new train.Trainer({ model, optimizer, data: loader });
-  const config = { ...f, json: undefined, resume: undefined, out: undefined };
-  if (f.resume) {
-    const extra = trainer.restore(await io.readFileBytes(f.resume));
-    if (JSON.stringify(extra.config) !== JSON.stringify(config))
-      throw new Error(`--resume: the checkpoint was written with different flags (${JSON.stringify(extra.config)})`);
+  if (resumeBytes) {
+    trainer.restore(resumeBytes);
     say(`resumed from ${f.resume} at step ${trainer.step}`);
   }
   say(`normlab train: ${f.model} ${[784, ...Array(f.depth).fill(f.width), 10].join('-')} ${f.activation}${f.bn ? ' with BN' : ''}, ${f.optimizer} lr ${f.lr}, batch ${f.batch}, ${f.steps} steps`);

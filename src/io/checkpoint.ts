@@ -21,6 +21,28 @@ export interface CheckpointParts {
 
 const FORMAT = 'normlab-checkpoint';
 const VERSION = '1';
+/** Restored (and on error rolled back) in this order: the optimizer after the scheduler, so its saved lr wins, as in PyTorch. */
+const PARTS = ['scheduler', 'optimizer', 'loader'] as const;
+const CRC_ZERO = new TextEncoder().encode('00000000');
+
+/**
+ * CRC-32 of the whole file (header and data) with the header's crc32 value read as '00000000', as it was
+ * computed when writing; null when the header holds no crc32 field.
+ */
+function fileCrc(bytes: Uint8Array, stored: unknown): string | null {
+  if (typeof stored !== 'string' || !/^[0-9a-f]{8}$/.test(stored)) return null;
+  const needle = new TextEncoder().encode(`"crc32":"${stored}"`);
+  const end = Math.min(bytes.length, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true)));
+  let at = -1;
+  for (let i = 8; at < 0 && i + needle.length <= end; i++) {
+    let j = 0;
+    while (j < needle.length && bytes[i + j] === needle[j]) j++;
+    if (j === needle.length) at = i;
+  }
+  if (at < 0) return null;
+  const v = at + needle.length - 9; // the 8 hex digits
+  return crc32(bytes.subarray(v + 8), crc32(CRC_ZERO, crc32(bytes.subarray(0, v)))).toString(16).padStart(8, '0');
+}
 
 /**
  * Typed arrays and tensors inside a state object become safetensors entries (`prefix.i`), replaced by
@@ -44,7 +66,7 @@ function unpack(value: unknown, tensors: Record<string, { dtype: string; data: F
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
     if (typeof o.$tensor === 'string') {
-      const t = tensors[o.$tensor];
+      const t = Object.hasOwn(tensors, o.$tensor) ? tensors[o.$tensor] : undefined;
       if (!t) throw new Error(`checkpoint: state refers to a tensor '${o.$tensor}' the file does not hold`);
       return t.dtype === 'F32' ? Float32Array.from(t.data) : Float64Array.from(t.data);
     }
@@ -59,9 +81,21 @@ function unpack(value: unknown, tensors: Record<string, { dtype: string; data: F
 }
 
 /**
+ * A copy that shares no storage: typed arrays are sliced (structuredClone would share views on a
+ * SharedArrayBuffer, such as the wasm backend's memory), tensors rebuilt, plain data copied.
+ */
+function deepCopy<T>(value: T): T {
+  if (value instanceof Tensor) return new Tensor(value.data.slice(), value.shape) as T;
+  if (ArrayBuffer.isView(value)) return (value as unknown as Float32Array).slice() as T;
+  if (Array.isArray(value)) return value.map(deepCopy) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepCopy(v)])) as T;
+  return value;
+}
+
+/**
  * Encode a checkpoint as safetensors bytes: model tensors under `model.<name>` (float32/float64, counters as
  * int64 — a PyTorch `safetensors.torch.load_file` reads them), optimizer/scheduler/loader state, the global
- * RNG state, the step and `extra` in the metadata, and a CRC-32 of the data so corruption is detected.
+ * RNG state, the step and `extra` in the metadata, and a CRC-32 of the whole file so corruption is detected.
  */
 export function encodeCheckpoint(parts: CheckpointParts, step: number, extra: Record<string, unknown> = {}): Uint8Array {
   const entries: Record<string, SafetensorsEntry> = {};
@@ -74,10 +108,9 @@ export function encodeCheckpoint(parts: CheckpointParts, step: number, extra: Re
     if (part) state[key] = pack(part.stateDict(), key, entries);
   }
   const meta = { format: FORMAT, version: VERSION, step: String(step), rng: JSON.stringify(getRngState()), state: JSON.stringify(state), extra: JSON.stringify(extra) };
-  // The CRC covers the data buffer: encode once to learn it, then again with it in the header.
+  // The CRC covers the whole file as written with crc32 '00000000': encode once to learn it, then again with it.
   const probe = encodeSafetensors(entries, { ...meta, crc32: '00000000' });
-  const headerLen = 8 + Number(new DataView(probe.buffer).getBigUint64(0, true));
-  const crc = crc32(probe.subarray(headerLen)).toString(16).padStart(8, '0');
+  const crc = crc32(probe).toString(16).padStart(8, '0');
   return encodeSafetensors(entries, { ...meta, crc32: crc });
 }
 
@@ -96,9 +129,8 @@ export function decodeCheckpoint(bytes: Uint8Array, parts: CheckpointParts): { s
   const { tensors, metadata } = decoded;
   if (metadata.format !== FORMAT) throw new Error(`checkpoint: not a normlab checkpoint (format '${metadata.format ?? 'missing'}')`);
   if (metadata.version !== VERSION) throw new Error(`checkpoint: unsupported version '${metadata.version}' (this normlab reads version ${VERSION})`);
-  const headerLen = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  const crc = crc32(bytes.subarray(headerLen)).toString(16).padStart(8, '0');
-  if (crc !== metadata.crc32) throw new Error(`checkpoint: data is corrupted (CRC-32 ${crc}, expected ${metadata.crc32})`);
+  const crc = fileCrc(bytes, metadata.crc32);
+  if (crc === null || crc !== metadata.crc32) throw new Error(`checkpoint: file is corrupted (CRC-32 ${crc ?? 'missing'}, expected ${metadata.crc32})`);
   let state: Record<string, unknown>, rng: RngState, extra: Record<string, unknown>;
   try {
     state = JSON.parse(metadata.state);
@@ -107,11 +139,12 @@ export function decodeCheckpoint(bytes: Uint8Array, parts: CheckpointParts): { s
   } catch (e) {
     throw new Error(`checkpoint: metadata is not valid JSON: ${(e as Error).message}`);
   }
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new Error('checkpoint: metadata state is not an object');
   const step = Number(metadata.step);
   if (!Number.isSafeInteger(step) || step < 0) throw new Error(`checkpoint: invalid step '${metadata.step}'`);
   const modelState: Record<string, Float64Array> = {};
   for (const [name, t] of Object.entries(tensors)) if (name.startsWith('model.')) modelState[name.slice(6)] = t.data;
-  for (const key of ['optimizer', 'scheduler', 'loader'] as const)
+  for (const key of PARTS)
     if (parts[key] && !(key in state)) throw new Error(`checkpoint: holds no ${key} state, but a ${key} was given to restore`);
   // Check shapes against the model before writing anything (loadStateDict itself is all-or-nothing).
   const own = parts.model.stateDict();
@@ -123,10 +156,10 @@ export function decodeCheckpoint(bytes: Uint8Array, parts: CheckpointParts): { s
   }
   const backup = Object.fromEntries(Object.entries(own).map(([n, t]) => [n, Float64Array.from(t.data)]));
   const rngBackup = getRngState();
-  const partBackups = (['optimizer', 'scheduler', 'loader'] as const).map((key) => [parts[key], structuredClone(parts[key]?.stateDict())] as const);
+  const partBackups = PARTS.map((key) => [parts[key], deepCopy(parts[key]?.stateDict())] as const);
   try {
     parts.model.loadStateDict(modelState);
-    for (const key of ['optimizer', 'scheduler', 'loader'] as const) {
+    for (const key of PARTS) {
       const part = parts[key];
       if (part) part.loadStateDict(unpack(state[key], tensors) as never);
     }

@@ -12,12 +12,12 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   const fh = await fs.open(tmp, 'w');
   try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true });

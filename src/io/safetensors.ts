@@ -9,6 +9,18 @@ export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 
 
 const BYTES: Record<SafetensorsDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
+/** The integer range each integer dtype can hold (I64: what a JS number holds exactly, as the reader accepts). */
+const RANGE: Partial<Record<SafetensorsDType, [number, number]>> = {
+  I64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], I32: [-(2 ** 31), 2 ** 31 - 1], I16: [-32768, 32767], I8: [-128, 127], U8: [0, 255], BOOL: [0, 1],
+};
+
+const isDType = (d: unknown): d is SafetensorsDType => typeof d === 'string' && Object.hasOwn(BYTES, d);
+
+/** Set an own property, so that names such as `__proto__` are kept as ordinary keys. */
+function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** A tensor to write: values (converted to `dtype`) and a shape. */
 export interface SafetensorsEntry {
   readonly dtype: SafetensorsDType;
@@ -33,12 +45,14 @@ export function encodeSafetensors(entries: Record<string, SafetensorsEntry>, met
   let offset = 0;
   for (const n of names) {
     const e = entries[n];
-    if (!(e.dtype in BYTES)) throw new Error(`safetensors: unknown dtype '${e.dtype}' for '${n}'`);
+    if (n === '__metadata__') throw new Error(`safetensors: '__metadata__' is reserved for the metadata and cannot name a tensor`);
+    if (!isDType(e.dtype)) throw new Error(`safetensors: unknown dtype '${e.dtype}' for '${n}'`);
     if (e.dtype === 'F16' || e.dtype === 'BF16') throw new Error(`safetensors: writing ${e.dtype} is not supported ('${n}')`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error(`safetensors: '${n}' has an invalid shape ${JSON.stringify(e.shape)}`);
     const count = e.shape.reduce((p, d) => p * d, 1);
     if (count !== e.data.length) throw new Error(`safetensors: '${n}' has shape [${e.shape}] but ${e.data.length} values`);
     const size = count * BYTES[e.dtype];
-    header[n] = { dtype: e.dtype, shape: [...e.shape], data_offsets: [offset, offset + size] };
+    setOwn(header, n, { dtype: e.dtype, shape: [...e.shape], data_offsets: [offset, offset + size] });
     offset += size;
   }
   let json = JSON.stringify(header);
@@ -62,17 +76,19 @@ function writeValue(dv: DataView, p: number, dtype: SafetensorsDType, v: number,
   switch (dtype) {
     case 'F64': dv.setFloat64(p, v, true); return;
     case 'F32': dv.setFloat32(p, v, true); return;
-    case 'I64': checkInt(v, name); dv.setBigInt64(p, BigInt(v), true); return;
-    case 'I32': checkInt(v, name); dv.setInt32(p, v, true); return;
-    case 'I16': checkInt(v, name); dv.setInt16(p, v, true); return;
-    case 'I8': checkInt(v, name); dv.setInt8(p, v); return;
-    case 'U8': case 'BOOL': checkInt(v, name); dv.setUint8(p, v); return;
+    case 'I64': checkInt(v, name, dtype); dv.setBigInt64(p, BigInt(v), true); return;
+    case 'I32': checkInt(v, name, dtype); dv.setInt32(p, v, true); return;
+    case 'I16': checkInt(v, name, dtype); dv.setInt16(p, v, true); return;
+    case 'I8': checkInt(v, name, dtype); dv.setInt8(p, v); return;
+    case 'U8': case 'BOOL': checkInt(v, name, dtype); dv.setUint8(p, v); return;
     default: throw new Error(`safetensors: cannot write dtype ${dtype}`);
   }
 }
 
-function checkInt(v: number, name: string): void {
+function checkInt(v: number, name: string, dtype: SafetensorsDType): void {
   if (!Number.isInteger(v)) throw new Error(`safetensors: '${name}' holds a non-integer ${v} for an integer dtype`);
+  const [lo, hi] = RANGE[dtype]!;
+  if (v < lo || v > hi) throw new Error(`safetensors: '${name}' holds ${v}, outside ${dtype} [${lo}, ${hi}]`);
 }
 
 function fail(msg: string): never {
@@ -106,7 +122,7 @@ export function readSafetensorsHeader(bytes: Uint8Array): { header: Record<strin
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') fail(`entry '${name}' is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in BYTES)) fail(`entry '${name}' has unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (!isDType(e.dtype)) fail(`entry '${name}' has unknown dtype ${JSON.stringify(e.dtype)}`);
     if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`entry '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0) || off[0] > off[1] || off[1] > dataLen)
@@ -114,7 +130,7 @@ export function readSafetensorsHeader(bytes: Uint8Array): { header: Record<strin
     const dtype = e.dtype as SafetensorsDType;
     const count = (e.shape as number[]).reduce((p, d) => p * d, 1);
     if (count * BYTES[dtype] !== off[1] - off[0]) fail(`entry '${name}': shape [${e.shape}] of ${dtype} needs ${count * BYTES[dtype]} bytes but data_offsets span ${off[1] - off[0]}`);
-    header[name] = { dtype, shape: [...(e.shape as number[])], begin: off[0], end: off[1] };
+    setOwn(header, name, { dtype, shape: [...(e.shape as number[])], begin: off[0], end: off[1] });
     spans.push([off[0], off[1], name]);
   }
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -136,7 +152,7 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
     const w = BYTES[h.dtype], count = (h.end - h.begin) / w;
     const data = new Float64Array(count);
     for (let i = 0, p = dataStart + h.begin; i < count; i++, p += w) data[i] = readValue(dv, p, h.dtype, name);
-    tensors[name] = { dtype: h.dtype, shape: h.shape, data };
+    setOwn(tensors, name, { dtype: h.dtype, shape: h.shape, data });
   }
   return { tensors, metadata };
 }
