@@ -52,7 +52,7 @@ export function buildProgram(): Command {
 
   program.command('train')
     .description('Train one network on the embedded MNIST digits')
-    .addOption(new Option('--model <kind>', 'network').choices(['mlp']).default('mlp'))
+    .addOption(new Option('--model <kind>', 'network: mlp (--depth, --width, --activation) or cnn (conv-BN-ReLU twice, global pooling, Linear)').choices(['mlp', 'cnn']).default('mlp'))
     .addOption(new Option('--activation <fn>', 'hidden activation').choices(['sigmoid', 'relu', 'tanh']).default('sigmoid'))
     .option('--depth <n>', 'hidden layers', int('--depth'), 3)
     .option('--width <n>', 'units per hidden layer', int('--width'), 100)

@@ -1,12 +1,12 @@
 /** `normlab train`: one network on the embedded digits, configured by flags; metrics, checkpoints, summary. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { data as dataset, models, optim, train, io } from '../src/index.js';
+import { data as dataset, manualSeed, models, optim, train, io, type Tensor } from '../src/index.js';
 import { createProgress } from './progress.js';
 import { runFolder } from './util.js';
 
 export interface TrainFlags {
-  model: 'mlp';
+  model: 'mlp' | 'cnn';
   activation: 'sigmoid' | 'relu' | 'tanh';
   depth: number;
   width: number;
@@ -29,7 +29,7 @@ export interface TrainFlags {
   json?: boolean;
 }
 
-function makeOptimizer(f: TrainFlags, params: ReturnType<ReturnType<typeof models.mlp>['parameters']>): optim.Optimizer {
+function makeOptimizer(f: TrainFlags, params: Tensor[]): optim.Optimizer {
   const clip = { clipValue: f.clipValue, clipNorm: f.clipNorm, globalClipNorm: f.globalClipNorm };
   switch (f.optimizer) {
     case 'sgd': return new optim.SGD(params, { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay, ...clip });
@@ -74,7 +74,10 @@ export async function trainCommand(f: TrainFlags): Promise<Record<string, unknow
   const say = (s: string) => (f.json ? process.stderr : process.stdout).write(`${s}\n`);
   const mnist = await dataset.loadMnist();
   const { train: trainSet, test } = dataset.splitDataset(mnist, { seed: f.seed });
-  const model = models.mlp({ hidden: Array.from({ length: f.depth }, () => f.width), activation: f.activation, norm: f.bn ? 'batch' : 'none', initStd: f.initStd, seed: f.seed });
+  manualSeed(f.seed);
+  const model = f.model === 'cnn'
+    ? models.cnn({ bn: f.bn })
+    : models.mlp({ hidden: Array.from({ length: f.depth }, () => f.width), activation: f.activation, norm: f.bn ? 'batch' : 'none', initStd: f.initStd, seed: f.seed });
   const optimizer = makeOptimizer(f, model.parameters());
   const loader = new dataset.DataLoader(trainSet, { batchSize: f.batch, shuffle: true, dropLast: true, seed: f.seed });
   const trainer = new train.Trainer({ model, optimizer, data: loader });
@@ -82,7 +85,8 @@ export async function trainCommand(f: TrainFlags): Promise<Record<string, unknow
     trainer.restore(resumeBytes);
     say(`resumed from ${f.resume} at step ${trainer.step}`);
   }
-  say(`normlab train: ${f.model} ${[784, ...Array(f.depth).fill(f.width), 10].join('-')} ${f.activation}${f.bn ? ' with BN' : ''}, ${f.optimizer} lr ${f.lr}, batch ${f.batch}, ${f.steps} steps`);
+  const arch = f.model === 'cnn' ? 'cnn (conv 16 → conv 32 → global pool → 10)' : `mlp ${[784, ...Array(f.depth).fill(f.width), 10].join('-')} ${f.activation}`;
+  say(`normlab train: ${arch}${f.bn ? ' with BN' : ''}, ${f.optimizer} lr ${f.lr}, batch ${f.batch}, ${f.steps} steps`);
 
   const metricsPath = join(out, 'metrics.jsonl');
   const lines: string[] = [];

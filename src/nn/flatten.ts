@@ -28,3 +28,33 @@ export class Flatten extends Module {
     return x.flatten(this.startDim, this.endDim);
   }
 }
+
+/**
+ * Expands axis `dim` into `shape` (PyTorch's nn.Unflatten), e.g. rows of 784 pixels into [1, 28, 28] images
+ * at the start of a CNN. Shares storage with the input.
+ *
+ * Shape: [N, ∏shape] → [N, *shape] for dim = 1.
+ *
+ * Example:
+ * ```ts
+ * new nn.Unflatten(1, [1, 28, 28]).forward(zeros([60, 784])).shape; // => [60, 1, 28, 28]
+ * ```
+ */
+export class Unflatten extends Module {
+  readonly shape: readonly number[];
+
+  constructor(readonly dim: number, shape: readonly number[]) {
+    super();
+    if (!Number.isInteger(dim)) throw new Error(`Unflatten: dim must be an integer, got ${dim}`);
+    if (!Array.isArray(shape) || !shape.length || shape.some((d) => !Number.isInteger(d) || d <= 0))
+      throw new Error(`Unflatten: shape must be a list of positive integers, got ${JSON.stringify(shape)}`);
+    this.shape = [...shape];
+  }
+
+  forward(x: Tensor): Tensor {
+    const d = normAxis(this.dim, x.shape, 'Unflatten');
+    const n = this.shape.reduce((p, v) => p * v, 1);
+    if (x.shape[d] !== n) throw new Error(`Unflatten: axis ${this.dim} of input shape ${formatShape(x.shape)} has ${x.shape[d]} values, not ${n} = ${this.shape.join('×')}`);
+    return x.reshape([...x.shape.slice(0, d), ...this.shape, ...x.shape.slice(d + 1)]);
+  }
+}

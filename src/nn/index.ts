@@ -7,7 +7,7 @@ export { LayerNorm, GroupNorm, InstanceNorm, InstanceNorm1d, InstanceNorm2d, typ
 export { Conv2d, type Conv2dOptions, type Conv2dFnOptions, type Size2 } from './conv.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type Pool2dOptions, type AvgPool2dOptions, type AdaptiveSize } from './pooling.js';
 export { Dropout } from './dropout.js';
-export { Flatten } from './flatten.js';
+export { Flatten, Unflatten } from './flatten.js';
 export { RNN, LSTM, RecurrentBase, type RNNOptions, type LSTMOptions, type RecurrentOptions, type RecurrentBatchNorm, type RecurrentState, type RecurrentResult } from './rnn.js';
 export * as functional from './functional.js';
 export * as init from './init.js';
