@@ -77,6 +77,7 @@ export class Tensor implements Variable {
   }
 
   private static fromOp<P extends OpName>(name: P, inputs: readonly (Tensor | null)[], attrs: OpAttrs[P]): Tensor {
+    checkLive(name, inputs);
     const { out, node } = apply(name, inputs, attrs);
     return new Tensor(out.data, out.shape, { node });
   }
@@ -225,6 +226,23 @@ export class Tensor implements Variable {
     return Tensor.fromOp('expand', [this], { shape: [...shape] });
   }
 
+  /** The slice [start, start + length) along `axis` (a copy, differentiable; PyTorch's narrow). A negative start counts from the end. */
+  narrow(axis: number, start: number, length: number): Tensor {
+    if (this.ndim === 0) throw new Error('narrow: expected a tensor of rank ≥ 1, got a scalar');
+    const a = normAxis(axis, this.shape, 'narrow'), D = this.shape[a];
+    const s = Number.isInteger(start) && start < 0 ? start + D : start;
+    if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > D)
+      throw new Error(`narrow: start ${start} and length ${length} do not fit axis ${axis} (size ${D}) of shape ${fmt(this.shape)}`);
+    return Tensor.fromOp('narrow', [this], { axis: a, start: s, length });
+  }
+
+  /** Entry `index` along `axis`, that axis removed (PyTorch's select); a negative index counts from the end. */
+  select(axis: number, index: number): Tensor {
+    const y = this.narrow(axis, index, 1);
+    const a = normAxis(axis, this.shape, 'select');
+    return y.reshape(this.shape.filter((_, i) => i !== a));
+  }
+
   /** log softmax over the last axis. */
   logSoftmax(): Tensor {
     if (this.ndim === 0) throw new Error('logSoftmax: expected a tensor of rank ≥ 1, got a scalar');
@@ -250,6 +268,19 @@ export class Tensor implements Variable {
   /** The same storage, cut from the graph: no gradient flows through the result. */
   detach(): Tensor {
     return new Tensor(this.data, this.shape);
+  }
+
+  /**
+   * Free this tensor's storage now (wasm backend; with js the garbage collector does it). Using it, or a
+   * tensor sharing its storage (reshape, detach), afterwards is an error.
+   */
+  dispose(): void {
+    getBackend().free(this.data);
+  }
+
+  /** Whether the storage is still allocated (false after dispose() or the end of the scope that made it). */
+  get isDisposed(): boolean {
+    return !getBackend().isLive(this.data);
   }
 
   /** The value of a one-element tensor. */
@@ -288,10 +319,11 @@ export class Tensor implements Variable {
     runBackward(this, g, retainGraph);
   }
 
-  /** Called by the tape: add g into .grad (allocating it on first use). */
+  /** Called by the tape: add g into .grad (allocating it on first use; gradients outlive scopes). */
   accumulateGrad(g: Arr): void {
     if (!this.grad) {
       const d = getBackend().alloc(this.dtype, this.size);
+      getBackend().keep(d);
       getBackend().kernels.copy(g.data, d);
       this.grad = new Tensor(d, this.shape);
     } else {
@@ -302,6 +334,14 @@ export class Tensor implements Variable {
   toString(): string {
     return `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
+}
+
+/** Refuse inputs whose storage was freed (by dispose() or a scope): they would read reused memory. */
+export function checkLive(what: string, inputs: readonly (Tensor | null)[]): void {
+  const be = getBackend();
+  for (const t of inputs)
+    if (t && !be.isLive(t.data))
+      throw new Error(`${what}: a tensor of shape ${fmt(t.shape)} is used after its storage was freed (disposed, or made inside a scope() and not returned or kept)`);
 }
 
 export interface TensorOptions {
@@ -374,6 +414,47 @@ export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tenso
 /** A tensor of ones. */
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   return full(shape, 1, opts);
+}
+
+/**
+ * Join tensors along an existing axis (PyTorch's torch.cat); their shapes must agree except along `axis`,
+ * and they must share one dtype. Differentiable.
+ *
+ * Example: `cat([zeros([2, 3]), ones([2, 1])], 1).shape` is [2, 4].
+ */
+export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(tensors as unknown) || tensors.length === 0) throw new Error('cat: expected a non-empty list of tensors');
+  tensors.forEach((t, i) => { if (!(t instanceof Tensor)) throw new Error(`cat: entry ${i} is not a Tensor`); });
+  const first = tensors[0];
+  if (first.ndim === 0) throw new Error('cat: scalars cannot be concatenated; stack them instead');
+  const a = normAxis(axis, first.shape, 'cat');
+  tensors.forEach((t, i) => {
+    if (t.ndim !== first.ndim || t.shape.some((d, j) => j !== a && d !== first.shape[j]))
+      throw new Error(`cat: tensor ${i} has shape ${fmt(t.shape)}, which does not match tensor 0's ${fmt(first.shape)} outside axis ${axis}`);
+    if (t.dtype !== first.dtype) throw new Error(`cat: tensor ${i} is ${t.dtype} but tensor 0 is ${first.dtype}; convert with .to() first`);
+  });
+  const { out, node } = apply('cat', tensors, { axis: a });
+  return new Tensor(out.data, out.shape, { node });
+}
+
+/**
+ * Stack tensors of one shape along a new axis (PyTorch's torch.stack). Differentiable.
+ *
+ * Example: `stack([zeros([2, 3]), ones([2, 3])], 1).shape` is [2, 2, 3].
+ */
+export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(tensors as unknown) || tensors.length === 0) throw new Error('stack: expected a non-empty list of tensors');
+  tensors.forEach((t, i) => { if (!(t instanceof Tensor)) throw new Error(`stack: entry ${i} is not a Tensor`); });
+  const shape = tensors[0].shape;
+  const r = shape.length + 1;
+  if (!Number.isInteger(axis) || axis < -r || axis >= r) throw new Error(`stack: axis ${axis} is out of range for stacking tensors of shape ${fmt(shape)} (the new axis is in [${-r}, ${r - 1}])`);
+  const a = axis < 0 ? axis + r : axis;
+  tensors.forEach((t, i) => {
+    if (t.ndim !== shape.length || t.shape.some((d, j) => d !== shape[j]))
+      throw new Error(`stack: tensor ${i} has shape ${fmt(t.shape)} but tensor 0 has ${fmt(shape)}; stack needs equal shapes`);
+  });
+  const expanded = [...shape.slice(0, a), 1, ...shape.slice(a)];
+  return cat(tensors.map((t) => t.reshape(expanded)), a);
 }
 
 export { fmt as formatShape };
