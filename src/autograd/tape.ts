@@ -1,8 +1,16 @@
 import type { Arr, Node, Variable } from './types.js';
 import { ops, type OpAttrs, type OpName } from './ops/index.js';
 import { binaryArr } from './ops/util.js';
+import { getBackend } from '../kernels/index.js';
 
 let gradEnabled = true;
+
+/** Free the op-private arrays a node saved (its direct FloatArray fields); the rest is left to the GC. */
+function releaseSaved(saved: unknown): void {
+  if (!saved || typeof saved !== 'object') return;
+  const be = getBackend();
+  for (const v of Object.values(saved)) if (v instanceof Float32Array || v instanceof Float64Array) be.free(v);
+}
 
 /** Whether ops are being recorded for backward. */
 export function isGradEnabled(): boolean {
@@ -69,7 +77,7 @@ export function backward(root: Variable, grad: Arr, retainGraph = false): void {
       throw new Error(`backward: trying to go through the graph of '${node.op}' a second time; its saved values were freed (pass retainGraph: true the first time)`);
     const def = ops[node.op as OpName] as { backward: (ctx: unknown, g: Arr) => (Arr | null)[] };
     const gi = def.backward({ inputs: node.inputs, out: node.out, saved: node.saved, attrs: node.attrs, needs: node.needs }, g);
-    if (!retainGraph) { node.saved = null; node.released = true; }
+    if (!retainGraph) { releaseSaved(node.saved); node.saved = null; node.released = true; }
     node.inputs.forEach((u, i) => {
       const d = gi[i];
       if (!u || !node.needs[i] || !d) return;

@@ -26,7 +26,9 @@ export interface BackwardCtx<A> {
 
 /**
  * One entry of the op table: a forward and its hand-written backward. `backward` returns one gradient
- * per input (null where the input is null or needs none).
+ * per input (null where the input is null or needs none). `saved` holds what backward needs beyond the
+ * inputs and output; its direct typed-array fields must be private to the op (never an input's or the
+ * output's storage): the tape frees them once backward has run.
  */
 export interface OpDef<A> {
   forward(inputs: readonly (Arr | null)[], attrs: A): { out: Arr; saved?: unknown };

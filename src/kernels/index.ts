@@ -1,24 +1,56 @@
 import type { Backend } from './types.js';
 import { jsBackend } from './js/index.js';
+import { createWasmBackend, wasmSupported } from './wasm/index.js';
 
 export * from './types.js';
-export { jsBackend };
+export { jsBackend, wasmSupported };
 
-const backends = new Map<string, Backend>([['js', jsBackend]]);
-let active: Backend = jsBackend;
+/** Backends by name; 'wasm' is created on first use (it reserves its memory then). */
+const factories = new Map<string, () => Backend>([['js', () => jsBackend], ['wasm', () => createWasmBackend()]]);
+const created = new Map<string, Backend>();
+
+function get(name: string): Backend {
+  let b = created.get(name);
+  if (!b) {
+    const make = factories.get(name);
+    if (!make) throw new Error(`setBackend: unknown backend '${name}'; available: ${[...factories.keys()].join(', ')}`);
+    if (name === 'wasm' && !wasmSupported()) throw new Error("setBackend: 'wasm' needs WebAssembly SIMD and shared memory (SharedArrayBuffer; in browsers, a cross-origin-isolated page); use 'js'");
+    created.set(name, (b = make()));
+  }
+  return b;
+}
+
+/**
+ * The default backend: NORMLAB_BACKEND when set (Node), else wasm wherever WebAssembly SIMD and shared memory
+ * exist, else js.
+ */
+function defaultBackendName(): string {
+  const env = typeof process !== 'undefined' ? process.env?.NORMLAB_BACKEND : undefined;
+  if (env) return env;
+  return WASM_BY_DEFAULT && wasmSupported() ? 'wasm' : 'js';
+}
+
+/** Switched on once the SIMD kernels cover the suite (issue 5). */
+const WASM_BY_DEFAULT = false;
+
+let active: Backend = get(defaultBackendName());
 
 /** The backend that allocates new tensors and runs their kernels. */
 export function getBackend(): Backend {
   return active;
 }
 
-/** Select a registered backend by name ('js' is always there). */
+/**
+ * Select the backend by name: 'wasm' (WebAssembly SIMD; the default where available) or 'js' (the
+ * reference, float32 and float64). Tensors made before keep their storage and still work (a kernel given
+ * arrays from another backend copies them), but mixing is slow: switch before building models.
+ */
 export function setBackend(name: string): void {
-  const b = backends.get(name);
-  if (!b) throw new Error(`setBackend: unknown backend '${name}'; registered: ${[...backends.keys()].join(', ')}`);
-  active = b;
+  active = get(name);
 }
 
+/** Register another backend (e.g. a test double) under its name. */
 export function registerBackend(b: Backend): void {
-  backends.set(b.name, b);
+  factories.set(b.name, () => b);
+  created.set(b.name, b);
 }

@@ -75,11 +75,11 @@ export abstract class Module {
 
   /** Register a trainable tensor under `name` (requiresGrad is switched on); defines property `prop`. */
   registerParameter(name: string, t: Tensor | null, prop = camel(name)): void {
-    if (t) t.requiresGrad = true;
+    if (t) { t.requiresGrad = true; getBackend().keep(t.data); }
     this._parameters.set(name, t);
     Object.defineProperty(this, prop, {
       get: () => this._parameters.get(name) ?? null,
-      set: (v: Tensor | null) => { if (v) v.requiresGrad = true; this._parameters.set(name, v); },
+      set: (v: Tensor | null) => { if (v) { v.requiresGrad = true; getBackend().keep(v.data); } this._parameters.set(name, v); },
       enumerable: false, configurable: true,
     });
   }
@@ -89,10 +89,11 @@ export abstract class Module {
    * num_batches_tracked) that `to(dtype)` leaves alone, as PyTorch leaves integer buffers alone.
    */
   registerBuffer(name: string, t: Tensor | null, { prop = camel(name), integer = false }: { prop?: string; integer?: boolean } = {}): void {
+    if (t) getBackend().keep(t.data);
     this._buffers.set(name, { tensor: t, integer });
     Object.defineProperty(this, prop, {
       get: () => this._buffers.get(name)?.tensor ?? null,
-      set: (v: Tensor | null) => { this._buffers.set(name, { tensor: v, integer }); },
+      set: (v: Tensor | null) => { if (v) getBackend().keep(v.data); this._buffers.set(name, { tensor: v, integer }); },
       enumerable: false, configurable: true,
     });
   }
@@ -243,6 +244,7 @@ function asValues(v: StateValue): { data: ArrayLike<number> | null; shape: reado
 
 function convert(t: Tensor, dtype: DType, param: boolean): Tensor {
   const d = getBackend().alloc(dtype, t.size);
+  getBackend().keep(d);
   noGrad(() => getBackend().kernels.copy(t.data, d));
   return new Tensor(d, t.shape, { requiresGrad: param });
 }

@@ -17,7 +17,7 @@ export type ParamStateDict = Record<string, number | FloatArray | readonly numbe
  * An optimizer's state as plain data (a checkpoint): `lr`, the hyperparameters (`options`, recorded for
  * information) and `state[i]` for parameter i (null until its first update) with PyTorch's names: `step`,
  * `momentum_buffer`, `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`. Buffers are typed-array copies in the
- * parameter's dtype (the checkpoint format stores them as safetensors; structuredClone keeps them);
+ * parameter's dtype (the checkpoint format stores them as safetensors);
  * `loadStateDict` also takes them as number arrays, e.g. after `Array.from` for a JSON file.
  */
 export interface OptimizerStateDict {
@@ -146,14 +146,17 @@ export abstract class Optimizer implements ClipOptions {
 
   private newState(p: Tensor): ParamState {
     const buffers: Record<string, FloatArray> = {};
-    for (const b of this.layout().buffers) buffers[b] = getBackend().alloc(p.dtype, p.size);
+    for (const b of this.layout().buffers) getBackend().keep((buffers[b] = getBackend().alloc(p.dtype, p.size))); // state outlives scopes
     return { step: 0, buffers };
   }
 
   private scratchFor(like: FloatArray, n: number): FloatArray {
     const dtype = like instanceof Float64Array ? 'float64' : 'float32';
     let s = this.scratch.get(dtype);
-    if (!s || s.length < n) this.scratch.set(dtype, (s = getBackend().alloc(dtype, Math.max(n, ...this.params.map((p) => p.size)))));
+    if (!s || s.length < n) {
+      this.scratch.set(dtype, (s = getBackend().alloc(dtype, Math.max(n, ...this.params.map((p) => p.size)))));
+      getBackend().keep(s);
+    }
     return s.subarray(0, n);
   }
 
@@ -209,6 +212,7 @@ export abstract class Optimizer implements ClipOptions {
         const bad = Array.prototype.findIndex.call(v, (x: unknown) => typeof x !== 'number');
         if (bad >= 0) throw new Error(`${what}: state[${i}].${b}[${bad}] is not a number`);
         const d = getBackend().alloc(p.dtype, p.size);
+        getBackend().keep(d);
         d.set(v);
         bufs[b] = d;
       }

@@ -1,7 +1,7 @@
 import { noGrad } from '../autograd/index.js';
 import { crossEntropy } from '../nn/functional.js';
 import type { Module } from '../nn/index.js';
-import { Tensor, formatShape } from '../tensor/index.js';
+import { formatShape, scope, tensor } from '../tensor/index.js';
 
 /** Rows of features with integer labels (what src/data produces). */
 export interface LabeledData {
@@ -32,13 +32,14 @@ export function evaluate(model: Module, data: LabeledData, { batchSize = 1000, i
       for (let i = 0; i < data.count; i += batchSize) {
         const b = Math.min(batchSize, data.count - i);
         const xs = data.x.subarray(i * data.features, (i + b) * data.features);
-        const x = new Tensor(new Float32Array(xs), inputShape ? [b, ...inputShape] : [b, data.features]);
         const y = data.y.subarray(i, i + b);
-        const logits = model.forward(x);
-        if (logits.ndim !== 2 || logits.shape[0] !== b) throw new Error(`evaluate: the model returned shape ${formatShape(logits.shape)}, expected [${b}, classes]`);
-        lossSum += crossEntropy(logits, y).item() * b;
-        const pred = logits.argmax(-1).data;
-        for (let j = 0; j < b; j++) if (pred[j] === y[j]) correct++;
+        scope(() => {
+          const logits = model.forward(tensor(xs, inputShape ? [b, ...inputShape] : [b, data.features]));
+          if (logits.ndim !== 2 || logits.shape[0] !== b) throw new Error(`evaluate: the model returned shape ${formatShape(logits.shape)}, expected [${b}, classes]`);
+          lossSum += crossEntropy(logits, y).item() * b;
+          const pred = logits.argmax(-1).data;
+          for (let j = 0; j < b; j++) if (pred[j] === y[j]) correct++;
+        });
       }
     });
   } finally {

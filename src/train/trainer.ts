@@ -1,6 +1,6 @@
 import { crossEntropy } from '../nn/functional.js';
 import type { Module } from '../nn/index.js';
-import type { Tensor } from '../tensor/index.js';
+import { scope, type Tensor } from '../tensor/index.js';
 import { decodeCheckpoint, encodeCheckpoint, type Stateful } from '../io/checkpoint.js';
 import { gradNorms } from './gradnorms.js';
 
@@ -66,19 +66,22 @@ export class Trainer {
   }
 
   /** Take one training step. */
+  /** Take one training step. Everything it allocates besides gradients and state is freed when it returns. */
   trainStep(): StepResult {
     const { model, optimizer, scheduler, recordGradNorms } = this.options;
-    this.iter ??= this.options.data.batches();
-    const next = this.iter.next();
-    if (next.done) throw new Error('Trainer: the data source ran out of batches');
-    optimizer.zeroGrad();
-    const loss = this.lossFn(model.forward(next.value.x), next.value.y);
-    loss.backward();
-    const norms = recordGradNorms ? gradNorms(model) : undefined;
-    optimizer.step();
-    scheduler?.step();
-    this.step++;
-    return { step: this.step, loss: loss.item(), gradNorms: norms };
+    return scope(() => {
+      this.iter ??= this.options.data.batches();
+      const next = this.iter.next();
+      if (next.done) throw new Error('Trainer: the data source ran out of batches');
+      optimizer.zeroGrad();
+      const loss = this.lossFn(model.forward(next.value.x), next.value.y);
+      loss.backward();
+      const norms = recordGradNorms ? gradNorms(model) : undefined;
+      optimizer.step();
+      scheduler?.step();
+      this.step++;
+      return { step: this.step, loss: loss.item(), gradNorms: norms };
+    });
   }
 
   /**
