@@ -1,0 +1,153 @@
+/**
+ * `npm run bench`: normlab's BN2d (API and raw kernels) and the paper's MLP against the memory-bandwidth
+ * floor and the peers (TensorFlow.js cpu/wasm, PyTorch, onnxruntime), all measured in one run.
+ * Options: --quick (fewer reps: a smoke run), --only bn|mlp, --no-peers, --backend js|wasm|all (normlab's
+ * backends to measure; default all that load here).
+ * Prints one markdown table; writes every number to runs/bench-<date>.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { bestBytesPerSec, copyBandwidth, floorMs, pooled, type Bandwidth } from './bandwidth.js';
+import { getBackend, setBackend, wasmSupported } from '../src/index.js';
+import { runPeers } from './peer-plan.js';
+import { projectRoot, type PeerOutput } from './peer-runner.js';
+import { table, type Entry, type Group } from './report.js';
+import { measure, measureSteps, summarize } from './timing.js';
+import { BN_SHAPE, bnApiWorkloads, bnKernelWorkloads, mlpStep } from './workloads.js';
+
+interface Options { quick: boolean; only: 'bn' | 'mlp' | null; peers: boolean; backend: 'js' | 'wasm' | 'all' }
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { quick: false, only: null, peers: true, backend: 'all' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--no-peers') o.peers = false;
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const v = a.includes('=') ? a.slice(7) : argv[++i];
+      if (v !== 'bn' && v !== 'mlp') throw new Error(`bench: --only takes 'bn' or 'mlp', got '${v}'`);
+      o.only = v;
+    } else if (a === '--backend' || a.startsWith('--backend=')) {
+      const v = a.includes('=') ? a.slice(10) : argv[++i];
+      if (v !== 'js' && v !== 'wasm' && v !== 'all') throw new Error(`bench: --backend takes 'js', 'wasm' or 'all', got '${v}'`);
+      o.backend = v;
+    } else throw new Error(`bench: unknown option '${a}' (options: --quick, --only bn|mlp, --no-peers, --backend js|wasm|all)`);
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const doBn = opts.only !== 'mlp', doMlp = opts.only !== 'bn';
+const q = opts.quick;
+const started = new Date();
+const log = (s: string): void => { process.stderr.write(`[${((Date.now() - started.getTime()) / 1e3).toFixed(0).padStart(4)} s] ${s}\n`); };
+const load0 = loadavg();
+
+// ---- memory bandwidth: the floor of memory-bound kernels ----
+const BN_ELEMS = BN_SHAPE.reduce((a, b) => a * b, 1), BN_BYTES = BN_ELEMS * 4;
+// Measured at the start and again at the end of the run; the floor uses the median of all those copies.
+const BW_FLOATS = q ? 16 << 20 : 32 << 20, bwReps = q ? { warmup: 1, reps: 3 } : { warmup: 2, reps: 9 };
+log('copy bandwidth…');
+const bwStart: Bandwidth = copyBandwidth(BW_FLOATS, bwReps);
+const bwAtBn: Bandwidth = copyBandwidth(BN_ELEMS, q ? { warmup: 1, reps: 3 } : { warmup: 3, reps: 15 });
+const entries: Entry[] = [];
+const skipped: { peer: string; what: string; reason: string }[] = [];
+const peerInfo: Record<string, unknown> = {};
+
+// ---- normlab, in this process, on each backend (the ratios are taken against the default one) ----
+const defaultBackend = getBackend().name;
+const backends = opts.backend === 'all' ? ['js', ...(wasmSupported() ? ['wasm'] : [])] : [opts.backend];
+const bnReps = q ? { warmup: 1, reps: 3, warmMs: 200 } : { warmup: 5, reps: 15, warmMs: 1000 };
+const kernelGroup: Record<string, string> = {
+  'kernel.stats': 'kernel.stats', 'kernel.apply': 'bn.infer', 'kernel.train_fwd': 'bn.train_fwd',
+  'kernel.backward': 'kernel.backward', 'kernel.train_fwd_bwd': 'bn.train_fwd_bwd',
+};
+for (const b of backends) {
+  const ref = b === defaultBackend;
+  try {
+    setBackend(b);
+    if (doBn) {
+      for (const w of bnApiWorkloads(BN_SHAPE)) {
+        log(`normlab [${b}] ${w.label}…`);
+        entries.push({ group: w.key, impl: `normlab nn.BatchNorm2d [${b}]`, timing: measure(w.run, bnReps), ref });
+      }
+      for (const w of bnKernelWorkloads(BN_SHAPE)) {
+        log(`normlab [${b}] kernels ${w.label}…`);
+        const own = w.key === 'kernel.stats' || w.key === 'kernel.backward';
+        entries.push({ group: kernelGroup[w.key], impl: `normlab ${b} kernels: ${w.label}`, timing: measure(w.run, bnReps), ref: ref && own });
+      }
+    }
+    if (doMlp) {
+      for (const bn of [true, false]) {
+        log(`normlab [${b}] MLP ${bn ? 'with' : 'without'} BN…`);
+        const t = measureSteps(mlpStep(bn), q ? { warmup: 3, reps: 2, warmMs: 200 } : { warmup: 20, reps: 5, warmMs: 1000 }, q ? 200 : 600);
+        entries.push({ group: bn ? 'mlp.bn' : 'mlp.plain', impl: `normlab [${b}]`, timing: t, ref, note: `${t.steps} steps/sample` });
+      }
+    }
+  } catch (e) {
+    skipped.push({ peer: `normlab [${b}]`, what: opts.only ?? 'bn+mlp', reason: e instanceof Error ? e.message : String(e) });
+    log(`  normlab [${b}] failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+setBackend(defaultBackend);
+
+// ---- peers, each in its own process ----
+function addPeer(out: PeerOutput, what: string, label: string): void {
+  if (out.skipped || !out.results) {
+    skipped.push({ peer: label, what, reason: out.skipped ?? 'no results' });
+    log(`  skipped ${label} ${what}: ${out.skipped}`);
+    return;
+  }
+  peerInfo[`${label} ${what}`] = out.info ?? {};
+  for (const [key, r] of Object.entries(out.results)) {
+    const group = key === 'bn.train_fwd_bwd_channels_last' ? 'bn.train_fwd_bwd' : key;
+    entries.push({ group, impl: label + (key.endsWith('channels_last') ? ', channels-last' : ''), timing: summarize(r.wall, r.cpu), note: r.cold ? 'one cold run' : undefined });
+  }
+}
+
+if (opts.peers) for (const r of runPeers({ quick: q, bn: doBn, mlp: doMlp, shape: BN_SHAPE }, log)) addPeer(r.out, r.what, r.label);
+
+// ---- memory floor, then the report ----
+log('copy bandwidth again…');
+const bwEnd: Bandwidth = copyBandwidth(BW_FLOATS, bwReps);
+const bw = pooled(bwStart, bwEnd);
+const floor = (passes: number): { floorMs: number; floorBestMs: number } =>
+  ({ floorMs: floorMs(passes * BN_BYTES, bw.bytesPerSec), floorBestMs: floorMs(passes * BN_BYTES, bestBytesPerSec(bw)) });
+const shapeStr = `[${BN_SHAPE.join(',')}]`;
+const groups: Group[] = [
+  { key: 'bn.train_fwd', title: `BN2d ${shapeStr} training forward`, ...floor(3) },
+  { key: 'bn.train_fwd_bwd', title: 'BN2d training forward+backward', ...floor(8) },
+  { key: 'bn.infer', title: 'BN2d inference', ...floor(2) },
+  { key: 'kernel.stats', title: 'kernel normStats alone', ...floor(1) },
+  { key: 'kernel.backward', title: 'kernel normBackward alone', ...floor(5) },
+  { key: 'mlp.bn', title: 'paper MLP with BN (batch 60)', rate: true },
+  { key: 'mlp.plain', title: 'paper MLP without BN', rate: true },
+];
+const gbps = (v: number): string => `${(v / 1e9).toFixed(1)} GB/s`;
+const GB = (b: Bandwidth): string => gbps(b.bytesPerSec);
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, v8: process.versions.v8,
+  platform: `${process.platform} ${process.arch}`, totalMemGB: +(totalmem() / 2 ** 30).toFixed(1),
+  loadavgStart: load0, loadavgEnd: loadavg(),
+};
+console.log(`\nnormlab bench — ${started.toISOString()} — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${q ? ' — QUICK (few reps)' : ''}`);
+console.log(`load average at start ${load0.map((v) => v.toFixed(2)).join(' ')}, at end ${machine.loadavgEnd.map((v) => v.toFixed(2)).join(' ')} (shared machine: numbers are noisy)`);
+console.log(`copy bandwidth (Float32Array.set over ${(bw.floats * 4 / 2 ** 20).toFixed(0)} MiB, read+write): median ${GB(bw)} (start ${GB(bwStart)}, end ${GB(bwEnd)}, best ${gbps(bestBytesPerSec(bw))}); ` +
+  `${GB(bwAtBn)} (best ${gbps(bestBytesPerSec(bwAtBn))}) at the BN tensor's size (${(BN_BYTES / 1e6).toFixed(1)} MB, partly cache-resident)`);
+console.log(`floor = passes × ${(BN_BYTES / 1e6).toFixed(1)} MB / ${GB(bw)} (the median copy; the floor row also gives it at the best copy, ${gbps(bestBytesPerSec(bw))}): ` +
+  'training fwd 3 passes, fwd+bwd 8, inference 2, normStats 1, normBackward 5. x is small enough to stay partly in L3 between reps, so a kernel can beat the floor.\n');
+console.log(table(groups, entries));
+if (skipped.length) console.log('\nskipped: ' + skipped.map((s) => `${s.peer} ${s.what} (${s.reason})`).join('; '));
+console.log(`\nnormlab is single-threaded; compare it with the 1-thread peer rows. Ratios: time of normlab [${defaultBackend}] (the default backend) ÷ time of the row (below 1: normlab faster).`);
+
+const outDir = join(projectRoot(), 'runs');
+mkdirSync(outDir, { recursive: true });
+const file = join(outDir, `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify({
+  date: started.toISOString(), options: opts, machine, defaultBackend, backends,
+  bandwidth: { copy: bw, copyStart: bwStart, copyEnd: bwEnd, copyAtBnSize: bwAtBn },
+  bn: { shape: BN_SHAPE, bytes: BN_BYTES },
+  groups, entries, skipped, peerInfo, durationSec: (Date.now() - started.getTime()) / 1e3,
+}, null, 1) + '\n');
+console.log(`\nall numbers: ${file}`);

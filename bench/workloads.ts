@@ -1,0 +1,129 @@
+import { manualSeed, nn, noGrad, optim, rand, randn, scope, Tensor, tensor } from '../src/index.js';
+import { getBackend, type Backend, type NormLayout } from '../src/kernels/index.js';
+
+/**
+ * The normlab workloads the benchmark times. Each is a function doing one unit of work; `passes` is how
+ * many times a memory-bound implementation must stream a tensor of x's size (the memory floor). They use
+ * the backend active when they are made (storage and kernels) and run each unit of work in a `scope`, so a
+ * backend with its own memory (wasm) frees the temporaries.
+ */
+export interface Workload {
+  readonly key: string;
+  readonly label: string;
+  readonly passes: number;
+  readonly run: () => void;
+}
+
+/** Shape [N, C, H, W] of the BN2d benchmark (a ResNet-ish early layer). */
+export const BN_SHAPE = [32, 64, 56, 56] as const;
+
+/** Random x and upstream gradient dy of `shape` (standard normal), made once per shape and shared. */
+const dataCache = new Map<string, { x: Float32Array; dy: Float32Array }>();
+function bnData(shape: readonly number[]): { x: Float32Array; dy: Float32Array } {
+  const key = shape.join(',');
+  let d = dataCache.get(key);
+  if (!d) {
+    manualSeed(0);
+    d = { x: Float32Array.from(randn([...shape]).data), dy: Float32Array.from(randn([...shape]).data) };
+    dataCache.set(key, d);
+  }
+  return d;
+}
+
+/** A copy of `src` in storage of backend `b` (kept: it lives as long as the workload). */
+function onBackend(b: Backend, src: Float32Array): Float32Array {
+  const a = b.alloc('float32', src.length) as Float32Array;
+  a.set(src);
+  b.keep(a);
+  return a;
+}
+
+/** BN2d through the public API (nn.BatchNorm2d, autograd) at `shape`. */
+export function bnApiWorkloads(shape: readonly number[]): Workload[] {
+  const be = getBackend(), data = bnData(shape);
+  const xd = onBackend(be, data.x), dyd = onBackend(be, data.dy);
+  const bn = new nn.BatchNorm2d(shape[1]);
+  const x = new Tensor(xd, shape);
+  const xg = new Tensor(xd, shape, { requiresGrad: true });
+  const dy = new Tensor(dyd, shape);
+  return [
+    { key: 'bn.train_fwd', label: 'BN2d training forward', passes: 3, run: () => scope(() => { bn.train(); noGrad(() => bn.forward(x)); }) },
+    {
+      key: 'bn.train_fwd_bwd', label: 'BN2d training forward+backward', passes: 8, run: () => scope(() => {
+        // dispose: with the wasm backend, dropping a gradient (x.grad = null, zeroGrad) does not free its storage
+        bn.train(); xg.grad?.dispose(); xg.grad = null; bn.zeroGrad();
+        bn.forward(xg).backward(dy);
+      }),
+    },
+    { key: 'bn.infer', label: 'BN2d inference', passes: 2, run: () => scope(() => { bn.eval(); noGrad(() => bn.forward(x)); bn.train(); }) },
+  ];
+}
+
+/** A backend's kernels alone (normStats, normApply, normBackward) on preallocated outputs, BN layout of `shape`. */
+export function bnKernelWorkloads(shape: readonly number[], be: Backend = getBackend()): Workload[] {
+  const [N, C, H, W] = shape;
+  const layout: NormLayout = { N, C, S: H * W, groups: 0 };
+  const k = be.kernels;
+  const data = bnData(shape);
+  const arr = (n: number, v = 0): Float32Array => onBackend(be, new Float32Array(n).fill(v));
+  const x = onBackend(be, data.x), dy = onBackend(be, data.dy), y = arr(x.length), dx = arr(x.length);
+  const mean = arr(C), variance = arr(C), invstd = arr(C), gamma = arr(C, 1), beta = arr(C), dgamma = arr(C), dbeta = arr(C);
+  const fwd = (): void => {
+    k.normStats(x, layout, mean, variance);
+    for (let c = 0; c < C; c++) invstd[c] = 1 / Math.sqrt(variance[c] + 1e-5);
+    k.normApply(x, layout, mean, invstd, gamma, beta, y);
+  };
+  const bwd = (): void => k.normBackward(x, dy, layout, mean, invstd, gamma, dx, dgamma, dbeta);
+  fwd();
+  return [
+    { key: 'kernel.stats', label: 'normStats', passes: 1, run: () => k.normStats(x, layout, mean, variance) },
+    { key: 'kernel.apply', label: 'normApply (= inference kernel)', passes: 2, run: () => k.normApply(x, layout, mean, invstd, gamma, beta, y) },
+    { key: 'kernel.train_fwd', label: 'normStats + normApply', passes: 3, run: fwd },
+    { key: 'kernel.backward', label: 'normBackward', passes: 5, run: bwd },
+    { key: 'kernel.train_fwd_bwd', label: 'normStats + normApply + normBackward', passes: 8, run: () => { fwd(); bwd(); } },
+  ];
+}
+
+export interface MlpOptions {
+  /** Training samples of random data the batches cycle through (default 10,000 as in the peers). */
+  samples?: number;
+  batch?: number;
+  lr?: number;
+}
+
+/**
+ * The BN paper's MNIST MLP, 784-100-100-100-10 with sigmoid: with BN before each sigmoid (the Linear
+ * before a BN has no bias) or without. Returns one training step (forward, cross-entropy, backward,
+ * plain SGD) over random data of MNIST's shape.
+ */
+export function mlpStep(useBn: boolean, { samples = 10000, batch = 60, lr = 0.5 }: MlpOptions = {}): () => void {
+  manualSeed(0);
+  const layers: nn.Module[] = [];
+  let d = 784;
+  for (let i = 0; i < 3; i++) {
+    layers.push(new nn.Linear(d, 100, { bias: !useBn }));
+    if (useBn) layers.push(new nn.BatchNorm1d(100));
+    layers.push(new nn.Sigmoid());
+    d = 100;
+  }
+  layers.push(new nn.Linear(100, 10));
+  const model = new nn.Sequential(...layers);
+  const opt = new optim.SGD(model.parameters(), { lr });
+  const X = rand([samples, 784]).data;
+  const Y = rand([samples]).data;
+  const nb = Math.floor(samples / batch);
+  if (nb < 1) throw new Error(`mlpStep: samples ${samples} < batch ${batch}`);
+  const batches: { x: Tensor; y: Int32Array }[] = [];
+  for (let b = 0; b < nb; b++) {
+    const y = new Int32Array(batch);
+    for (let i = 0; i < batch; i++) y[i] = Math.min(9, Math.floor(Y[b * batch + i] * 10));
+    batches.push({ x: tensor(X.subarray(b * batch * 784, (b + 1) * batch * 784), [batch, 784]), y });
+  }
+  let i = 0;
+  return () => scope(() => {
+    const { x, y } = batches[i++ % nb];
+    opt.zeroGrad();
+    nn.functional.crossEntropy(model.forward(x), y).backward();
+    opt.step();
+  });
+}
