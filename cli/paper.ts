@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadPaperData, PAPER_ARMS, paperDefaults, paperFull, runPaperArm, stepsToAccuracy, type ArmResult, type PaperArm, type PaperConfig, type PaperEvent } from '../experiments/paper.js';
+import { loadPaperData, PAPER_ARMS, paperDefaults, paperFull, runPaperArm, stepsToAccuracy, meanAccuracy, paperVerdict, type ArmResult, type PaperArm, type PaperConfig, type PaperEvent } from '../experiments/paper.js';
 import { paperCharts } from '../experiments/paper-charts.js';
 import { createProgress, type Progress } from './progress.js';
 import { runFolder, table } from './util.js';
@@ -62,23 +62,20 @@ export async function paperCommand(flags: PaperFlags): Promise<Record<string, un
   const target = 0.9;
   say('');
   say(table([
-    ['arm', 'test accuracy', `steps to ${target * 100}%`, 'sigmoid input p15 / p50 / p85 (end)', 'steps/s'],
+    ['arm', 'final test acc.', 'mean over training', `steps to ${target * 100}%`, 'sigmoid input p15 / p50 / p85 (end)', 'steps/s'],
     ...results.map((r) => {
       const last = r.evals[r.evals.length - 1];
-      return [r.arm === 'bn' ? 'with BN' : 'without BN', `${(100 * r.testAccuracy).toFixed(2)}%`, String(stepsToAccuracy(r, target) ?? 'never'),
+      return [r.arm === 'bn' ? 'with BN' : 'without BN', `${(100 * r.testAccuracy).toFixed(2)}%`, `${(100 * meanAccuracy(r)).toFixed(2)}%`, String(stepsToAccuracy(r, target) ?? 'never'),
         `${last.p15.toFixed(2)} / ${last.p50.toFixed(2)} / ${last.p85.toFixed(2)}`, r.stepsPerSecond.toFixed(0)];
     }),
   ]));
-  const bnWins = byArm.bn.testAccuracy > byArm.plain.testAccuracy;
-  const verdict = bnWins
-    ? `BN wins: ${(100 * byArm.bn.testAccuracy).toFixed(2)}% vs ${(100 * byArm.plain.testAccuracy).toFixed(2)}% test accuracy after ${cfg.steps} steps`
-    : `BN does not win here: ${(100 * byArm.bn.testAccuracy).toFixed(2)}% vs ${(100 * byArm.plain.testAccuracy).toFixed(2)}% after ${cfg.steps} steps`;
+  const { bnWins, text: verdict } = paperVerdict(byArm.bn, byArm.plain, target);
   say(verdict);
 
   const summary = {
     command: 'paper', config: cfg, steps: cfg.steps, seconds: +wall.toFixed(1), parallel,
     arms: Object.fromEntries(results.map((r) => [r.arm, {
-      testAccuracy: r.testAccuracy, stepsTo90: stepsToAccuracy(r, target), seconds: +r.seconds.toFixed(1), stepsPerSecond: +r.stepsPerSecond.toFixed(1),
+      testAccuracy: r.testAccuracy, meanTestAccuracy: meanAccuracy(r), stepsTo90: stepsToAccuracy(r, target), seconds: +r.seconds.toFixed(1), stepsPerSecond: +r.stepsPerSecond.toFixed(1),
       final: r.evals[r.evals.length - 1],
     }])),
     verdict, bnWins,
@@ -106,11 +103,11 @@ function runInWorker(arm: PaperArm, cfg: PaperConfig, onEvent: (e: PaperEvent) =
 async function reportHtml(results: ArmResult[], cfg: PaperConfig, verdict: string, wall: number): Promise<string> {
   const { renderSvg } = await import('./render.js'); // vega: loaded only when a report is written
   const charts = await Promise.all(paperCharts(results).map(async (c) => `<figure>${await renderSvg(c.spec)}</figure>`));
-  const rows = results.map((r) => `<tr><td>${r.arm === 'bn' ? 'with BN' : 'without BN'}</td><td>${(100 * r.testAccuracy).toFixed(2)}%</td><td>${stepsToAccuracy(r, 0.9) ?? 'never'}</td><td>${r.stepsPerSecond.toFixed(0)}</td></tr>`).join('');
+  const rows = results.map((r) => `<tr><td>${r.arm === 'bn' ? 'with BN' : 'without BN'}</td><td>${(100 * r.testAccuracy).toFixed(2)}%</td><td>${(100 * meanAccuracy(r)).toFixed(2)}%</td><td>${stepsToAccuracy(r, 0.9) ?? 'never'}</td><td>${r.stepsPerSecond.toFixed(0)}</td></tr>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>normlab — BN paper, Figure 1</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:1120px;margin:2em auto;padding:0 1em;color:#222}
-figure{display:inline-block;margin:0 1em 1em 0}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
+figure{display:inline-block;margin:0 .5em 1em 0;vertical-align:top}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
 code{background:#f4f4f4;padding:0 .3em}</style></head><body>
 <h1>Batch normalization: the paper's Figure 1, reproduced</h1>
 <p>Ioffe &amp; Szegedy (2015), <a href="https://arxiv.org/abs/1502.03167">arXiv:1502.03167</a>, Fig. 1: a 784-100-100-100-10 sigmoid MLP on MNIST,
@@ -120,7 +117,7 @@ BN before each sigmoid (no Linear bias where BN follows) versus none. ${cfg.trai
 Panels (b) and (c) show the 15th, 50th and 85th percentiles of the input to one sigmoid (unit ${cfg.probeUnit}) of the last hidden layer over the test digits.</p>
 <p><strong>${verdict}.</strong></p>
 ${charts.join('\n')}
-<table><tr><th>arm</th><th>test accuracy</th><th>steps to 90%</th><th>steps/s</th></tr>${rows}</table>
+<table><tr><th>arm</th><th>final test accuracy</th><th>mean over training</th><th>steps to 90%</th><th>steps/s</th></tr>${rows}</table>
 <p>Run time ${wall.toFixed(1)} s. Generated by <code>normlab paper</code>; raw metrics in <code>metrics.jsonl</code>, summary in <code>summary.json</code>.</p>
 </body></html>
 `;

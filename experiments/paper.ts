@@ -29,7 +29,7 @@ export interface PaperConfig {
 }
 
 export const paperDefaults: PaperConfig = {
-  steps: 6000, evalEvery: 200, batchSize: 60, lr: 0.5, initStd: 0.05, hidden: [100, 100, 100],
+  steps: 6000, evalEvery: 100, batchSize: 60, lr: 0.5, initStd: 0.05, hidden: [100, 100, 100],
   seed: 1, trainSize: 8000, testSize: 2000, probeUnit: 0,
 };
 
@@ -114,6 +114,27 @@ export function runPaperArm(arm: PaperArm, cfg: PaperConfig, data: PaperData, lo
   });
   const seconds = (performance.now() - t0) / 1000;
   return { arm, evals, testAccuracy: evals[evals.length - 1].testAccuracy, seconds, stepsPerSecond: cfg.steps / seconds };
+}
+
+/**
+ * Mean test accuracy over the evaluation points after step 0: the area under the accuracy curve, which
+ * rewards reaching a good accuracy early as well as ending high (the paper's claim is both).
+ */
+export function meanAccuracy(r: ArmResult): number {
+  const e = r.evals.filter((p) => p.step > 0);
+  return e.reduce((s, p) => s + p.testAccuracy, 0) / Math.max(1, e.length);
+}
+
+/** The comparison the paper makes, decided by the numbers: does BN train faster and end at least as well? */
+export function paperVerdict(bn: ArmResult, plain: ArmResult, target = 0.9): { bnWins: boolean; text: string } {
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const sb = stepsToAccuracy(bn, target), sp = stepsToAccuracy(plain, target);
+  const faster = meanAccuracy(bn) > meanAccuracy(plain);
+  const notWorse = bn.testAccuracy >= plain.testAccuracy;
+  const bnWins = faster && notWorse;
+  const speed = sb !== null && sp !== null ? `reaches ${pct(target)} in ${sb} steps vs ${sp}` : `reaches ${pct(target)} ${sb === null ? 'never' : `in ${sb} steps`} vs ${sp === null ? 'never' : `${sp} steps`} without BN`;
+  const text = `${bnWins ? 'BN wins' : 'BN does not win here'}: with BN the net ${speed}; mean test accuracy over training ${pct(meanAccuracy(bn))} vs ${pct(meanAccuracy(plain))}; final ${pct(bn.testAccuracy)} vs ${pct(plain.testAccuracy)}`;
+  return { bnWins, text };
 }
 
 /** Steps until an arm first reaches `target` test accuracy (null if never). */

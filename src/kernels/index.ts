@@ -31,7 +31,7 @@ function defaultBackendName(): string {
 }
 
 /** Switched on once the SIMD kernels cover the suite (issue 5). */
-const WASM_BY_DEFAULT = false;
+const WASM_BY_DEFAULT = true;
 
 let active: Backend = get(defaultBackendName());
 

@@ -225,8 +225,11 @@ export interface MemoryStats {
  */
 export interface Backend {
   readonly name: string;
-  /** A zero-filled array of `size` elements, owned by this backend. */
-  alloc(dtype: DType, size: number): FloatArray;
+  /**
+   * An array of `size` elements, owned by this backend: zero-filled, or — with `zero` false, for outputs a
+   * kernel overwrites completely — with unspecified contents (saves a pass over memory).
+   */
+  alloc(dtype: DType, size: number, zero?: boolean): FloatArray;
   readonly kernels: Kernels;
   /** Release the storage behind an array this backend allocated (no-op otherwise). */
   free(a: FloatArray): void;

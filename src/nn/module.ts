@@ -166,9 +166,12 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Drop every parameter's gradient (set to null, as PyTorch's zero_grad(set_to_none=True)). */
+  /**
+   * Drop every parameter's gradient (set to null, as PyTorch's zero_grad(set_to_none=True)), releasing its
+   * storage at once (see Tensor.dropGrad): clone a gradient first if you need it afterwards.
+   */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) p.dropGrad();
   }
 
   /**

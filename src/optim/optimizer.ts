@@ -139,7 +139,7 @@ export abstract class Optimizer implements ClipOptions {
    */
   zeroGrad(setToNone = true): void {
     for (const p of this.params) {
-      if (setToNone) p.grad = null;
+      if (setToNone) p.dropGrad();
       else if (p.grad) getBackend().kernels.fill(p.grad.data, 0);
     }
   }

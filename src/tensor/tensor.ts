@@ -278,6 +278,16 @@ export class Tensor implements Variable {
     getBackend().free(this.data);
   }
 
+  /**
+   * Set .grad to null and release its storage now (wasm backend; a no-op beyond that with js). Module and
+   * optimizer zeroGrad() use it, so training loops run at flat memory without waiting for the garbage
+   * collector; a reference kept to the old gradient is then unusable (clone() it first to keep it).
+   */
+  dropGrad(): void {
+    if (this.grad) getBackend().free(this.grad.data);
+    this.grad = null;
+  }
+
   /** Whether the storage is still allocated (false after dispose() or the end of the scope that made it). */
   get isDisposed(): boolean {
     return !getBackend().isLive(this.data);

@@ -68,7 +68,7 @@ function unaryOp(op: UnaryOp): OpDef<NoAttrs> {
     forward: ([x]) => ({ out: unaryArr(op, x!) }),
     // dx = g·f'(x), f' per UnaryOp (neg: −1, exp: y, log: 1/x, sqrt: 1/(2y), sigmoid: y(1−y), tanh: 1−y², relu: [x>0], ...)
     backward: ({ inputs: [x], out }, g) => {
-      const dx = alloc(g.dtype, g.shape);
+      const dx = alloc(g.dtype, g.shape, false);
       k().unaryBackward(op, x!.data, out.data, g.data, dx.data);
       return [dx];
     },

@@ -48,7 +48,7 @@ export const norm: OpDef<NormAttrs> = {
     const G = statCount(layout);
     // μ and 1/√(σ² + ε) stay float64 for float32 inputs too (PyTorch accumulates in double): rounding them
     // to float32 costs several ulps in y and the gradients (test/pytorch/batchnorm.test.ts measures it).
-    const mean = alloc('float64', [G]).data, invstd = alloc('float64', [G]).data;
+    const mean = alloc('float64', [G], false).data, invstd = alloc('float64', [G], false).data;
     if (stats) { k().copy(stats.mean, mean); k().copy(stats.variance, invstd); }
     else k().normStats(x!.data, layout, mean, invstd);
     if (statsOut) { k().copy(mean, statsOut.mean); k().copy(invstd, statsOut.variance); }
@@ -56,7 +56,7 @@ export const norm: OpDef<NormAttrs> = {
     k().binaryScalar('add', invstd, eps, invstd, false);
     k().unary('sqrt', invstd, invstd);
     k().unary('reciprocal', invstd, invstd);
-    const out = alloc(x!.dtype, x!.shape);
+    const out = alloc(x!.dtype, x!.shape, false); // every kernel path writes all of y, dx, dγ, dβ
     const saved: Saved = { mean, invstd };
     if (renorm && !stats) {
       const f = renormFactors(mean, invstd, gamma?.data ?? null, beta?.data ?? null, eps, renorm);
@@ -70,9 +70,9 @@ export const norm: OpDef<NormAttrs> = {
   backward: ({ inputs: [x, gamma, beta], saved, attrs, needs }, g) => {
     const { mean, invstd, renorm } = saved as Saved;
     const L = attrs.layout;
-    const dx = needs[0] ? alloc(x!.dtype, x!.shape) : null;
-    const dgamma = needs[1] ? alloc(gamma!.dtype, gamma!.shape) : null;
-    const dbeta = needs[2] ? alloc(beta!.dtype, beta!.shape) : null;
+    const dx = needs[0] ? alloc(x!.dtype, x!.shape, false) : null;
+    const dgamma = needs[1] ? alloc(gamma!.dtype, gamma!.shape, false) : null;
+    const dbeta = needs[2] ? alloc(beta!.dtype, beta!.shape, false) : null;
     if (attrs.stats) {
       if (dgamma || dbeta) k().normBackward(x!.data, g.data, L, mean, invstd, gamma?.data ?? null, null, dgamma?.data ?? null, dbeta?.data ?? null);
       if (dx) k().normApply(g.data, L, alloc(x!.dtype, [statCount(L)]).data, invstd, gamma?.data ?? null, null, dx.data);

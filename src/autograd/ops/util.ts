@@ -8,26 +8,27 @@ export function k(): Kernels {
   return getBackend().kernels;
 }
 
-export function alloc(dtype: DType, shape: Shape): Arr {
-  return { data: getBackend().alloc(dtype, sizeOf(shape)), shape: [...shape], dtype };
+/** An array for an op's result; `zero` false when the kernel that fills it overwrites every element. */
+export function alloc(dtype: DType, shape: Shape, zero = true): Arr {
+  return { data: getBackend().alloc(dtype, sizeOf(shape), zero), shape: [...shape], dtype };
 }
 
 export function binaryArr(op: BinaryOp, a: Arr, b: Arr): Arr {
   const shape = broadcastShapes(a.shape, b.shape);
   if (!shape) throw new Error(`${op}: shapes [${a.shape}] and [${b.shape}] do not broadcast`);
-  const out = alloc(a.dtype, shape);
+  const out = alloc(a.dtype, shape, false);
   k().binary(op, a.data, a.shape, b.data, b.shape, out.data, shape);
   return out;
 }
 
 export function scalarArr(op: BinaryOp, a: Arr, s: number, scalarFirst = false): Arr {
-  const out = alloc(a.dtype, a.shape);
+  const out = alloc(a.dtype, a.shape, false);
   k().binaryScalar(op, a.data, s, out.data, scalarFirst);
   return out;
 }
 
 export function unaryArr(op: UnaryOp, a: Arr): Arr {
-  const out = alloc(a.dtype, a.shape);
+  const out = alloc(a.dtype, a.shape, false);
   k().unary(op, a.data, out.data);
   return out;
 }
@@ -43,13 +44,13 @@ export function sumTo(g: Arr, shape: Shape): Arr {
   const lead = g.shape.length - shape.length;
   const axes: number[] = [];
   for (let i = 0; i < g.shape.length; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  const out = alloc(g.dtype, shape);
+  const out = alloc(g.dtype, shape, false);
   k().reduce('sum', g.data, g.shape, axes, out.data);
   return out;
 }
 
 export function broadcastArr(a: Arr, shape: Shape): Arr {
-  const out = alloc(a.dtype, shape);
+  const out = alloc(a.dtype, shape, false);
   k().broadcastTo(a.data, a.shape, out.data, shape);
   return out;
 }

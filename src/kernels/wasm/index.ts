@@ -17,7 +17,7 @@ export function createWasmBackend({ maximumPages = 65536 }: { maximumPages?: num
     name: 'wasm',
     memory,
     kernels,
-    alloc: (dtype: DType, size: number) => memory.alloc(dtype, size),
+    alloc: (dtype: DType, size: number, zero?: boolean) => memory.alloc(dtype, size, zero),
     free: (a: FloatArray) => memory.freeView(a),
     keep: (a: FloatArray) => memory.keep(a),
     beginScope: () => memory.beginScope(),

@@ -40,14 +40,15 @@ export class WasmMemory {
     return this.buffers.has(view.buffer);
   }
 
-  /** A fresh block of `size` elements of `dtype`, zero-filled, as a view on the linear memory. */
-  alloc(dtype: DType, size: number): FloatArray {
+  /** A block of `size` elements of `dtype` as a view on the linear memory, zero-filled unless `zero` is false. */
+  alloc(dtype: DType, size: number, zero = true): FloatArray {
     const width = dtype === 'float32' ? 4 : 8;
     const bytes = Math.max(ALIGN, Math.ceil((size * width) / ALIGN) * ALIGN);
     let offset: number;
     const list = this.free.get(bytes);
-    if (list && list.length) {
-      offset = list.pop()!;
+    const reused = !!(list && list.length);
+    if (reused) {
+      offset = list!.pop()!;
       this.cached -= bytes;
     } else {
       offset = this.top;
@@ -58,7 +59,7 @@ export class WasmMemory {
     this.inUse += bytes;
     if (this.inUse > this.peak) this.peak = this.inUse;
     const view = dtype === 'float32' ? new Float32Array(this.memory.buffer, offset, size) : new Float64Array(this.memory.buffer, offset, size);
-    view.fill(0);
+    if (zero && reused) view.fill(0); // memory from grow() is zero already
     const block = { offset, bytes };
     this.tokens.set(view, block);
     this.registry.register(view, block, view);
