@@ -66,13 +66,25 @@ export function backward(root: Variable, grad: Arr, retainGraph = false): void {
     }
   }
   const grads = new Map<Variable, Arr>([[root, grad]]);
+  const be = getBackend();
+  const handedOver = new Set<unknown>();
+  // A leaf's first gradient may take over the array the tape computed instead of copying it (a pass less
+  // over memory), when nothing else can see that array: a whole block of the backend, not the caller's
+  // upstream gradient, not pending for another variable and not already given to another leaf.
+  const canHandOver = (d: Arr) => be.ownsWhole(d.data) && d.data !== grad.data && !handedOver.has(d.data)
+    && ![...grads.values()].some((o) => o.data === d.data);
   for (let j = order.length - 1; j >= 0; j--) {
     const v = order[j];
     const g = grads.get(v);
     if (!g) continue;
     grads.delete(v);
     const node = v.node;
-    if (!node) { v.accumulateGrad(g); continue; }
+    if (!node) {
+      const own = canHandOver(g);
+      if (own) handedOver.add(g.data);
+      v.accumulateGrad(g, own);
+      continue;
+    }
     if (node.released)
       throw new Error(`backward: trying to go through the graph of '${node.op}' a second time; its saved values were freed (pass retainGraph: true the first time)`);
     const def = ops[node.op as OpName] as { backward: (ctx: unknown, g: Arr) => (Arr | null)[] };

@@ -11,8 +11,11 @@ export interface Arr {
 export interface Variable extends Arr {
   readonly requiresGrad: boolean;
   readonly node: Node | null;
-  /** Add g into this leaf's .grad (called by backward for leaves that require grad). */
-  accumulateGrad(g: Arr): void;
+  /**
+   * Add g into this leaf's .grad (called by backward for leaves that require grad). With `handOver` the
+   * leaf may keep g's array as its gradient when it has none yet (the tape guarantees nothing else uses it).
+   */
+  accumulateGrad(g: Arr, handOver?: boolean): void;
 }
 
 /** What backward receives: the op's inputs and output values, what forward saved, attrs, and which inputs need grads. */

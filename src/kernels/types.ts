@@ -238,6 +238,8 @@ export interface Backend {
   beginScope(): void;
   /** Close the innermost scope, freeing what it allocated except `keep` (which moves to the enclosing scope). */
   endScope(keep: Iterable<FloatArray>): void;
+  /** Whether `a` is a whole block this backend allocated (not a subarray view, not foreign memory). */
+  ownsWhole(a: FloatArray): boolean;
   /** False once the storage behind `a` was freed (reading it would see reused memory). */
   isLive(a: FloatArray): boolean;
   /** Memory use, or null for a garbage-collected backend. */

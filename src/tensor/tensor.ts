@@ -330,8 +330,11 @@ export class Tensor implements Variable {
   }
 
   /** Called by the tape: add g into .grad (allocating it on first use; gradients outlive scopes). */
-  accumulateGrad(g: Arr): void {
-    if (!this.grad) {
+  accumulateGrad(g: Arr, handOver = false): void {
+    if (!this.grad && handOver && g.data.constructor === this.data.constructor && g.data.length === this.size) {
+      getBackend().keep(g.data);
+      this.grad = new Tensor(g.data, this.shape);
+    } else if (!this.grad) {
       const d = getBackend().alloc(this.dtype, this.size);
       getBackend().keep(d);
       getBackend().kernels.copy(g.data, d);

@@ -142,3 +142,29 @@ describe('gradients at kinks and ties (conventions, as in PyTorch)', () => {
     expect(arr(y.grad)).toEqual([0, 0]);
   });
 });
+
+describe('a leaf taking over the computed gradient array', () => {
+  it('never shares storage between two leaves that received the same array (add returns g twice)', () => {
+    const a = leaf([1, 2]), b = leaf([3, 4]);
+    a.add(b).mul(2).sum().backward();
+    expect(a.grad!.data).not.toBe(b.grad!.data);
+    b.grad!.data[0] = 100;
+    expect(arr(a.grad)).toEqual([2, 2]);
+  });
+
+  it('never takes the caller\'s upstream gradient', () => {
+    const a = leaf([1, 2, 3]);
+    const up = tensor([1, 1, 1], undefined, { dtype });
+    a.reshape([3, 1]).reshape([3]).backward(up);
+    expect(a.grad!.data).not.toBe(up.data);
+    up.data[0] = 7;
+    expect(arr(a.grad)).toEqual([1, 1, 1]);
+  });
+
+  it('a taken-over gradient still accumulates on the next backward', () => {
+    const a = leaf([1, 2]);
+    a.mul(3).sum().backward();
+    a.mul(3).sum().backward();
+    expect(arr(a.grad)).toEqual([6, 6]);
+  });
+});

@@ -24,5 +24,6 @@ export const jsBackend: Backend = {
   beginScope: () => {},
   endScope: () => {},
   isLive: () => true,
+  ownsWhole: (a) => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(a.buffer instanceof SharedArrayBuffer),
   memoryStats: () => null,
 };

@@ -23,6 +23,7 @@ export function createWasmBackend({ maximumPages = 65536 }: { maximumPages?: num
     beginScope: () => memory.beginScope(),
     endScope: (keep: Iterable<FloatArray>) => memory.endScope(keep),
     isLive: (a: FloatArray) => memory.isLive(a),
+    ownsWhole: (a: FloatArray) => memory.isBlock(a),
     memoryStats: () => memory.stats(),
   };
 }

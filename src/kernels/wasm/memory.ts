@@ -102,6 +102,12 @@ export class WasmMemory {
     return b === undefined ? !this.owns(view) || this.live.has(view.byteOffset) : this.live.get(b.offset) === b.bytes;
   }
 
+  /** Whether `view` is a live block's own view (as alloc returned it, not a subarray of one). */
+  isBlock(view: ArrayBufferView): boolean {
+    const b = this.tokens.get(view);
+    return b !== undefined && this.live.get(b.offset) === b.bytes;
+  }
+
   /** Exclude a view's block from every open scope, so it outlives them. */
   keep(view: ArrayBufferView): void {
     const b = this.tokens.get(view);
