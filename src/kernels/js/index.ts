@@ -24,6 +24,7 @@ export const jsBackend: Backend = {
   beginScope: () => {},
   endScope: () => {},
   isLive: () => true,
-  ownsWhole: (a) => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(a.buffer instanceof SharedArrayBuffer),
+  // SharedArrayBuffer is undefined on browser pages that are not cross-origin isolated.
+  ownsWhole: (a) => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer),
   memoryStats: () => null,
 };
