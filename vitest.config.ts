@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * tolerance, and the PyTorch fixtures pass on both). Tests that do not touch numerics — file formats, the
  * CLI (a child process on the default backend), data loading, benchmarks' smoke run — run once.
  */
-const backendFree = ['test/io/**', 'test/cli/**', 'test/data/**', 'test/bench/**', 'test/memory/**', 'test/browser/**'];
+const backendFree = ['test/io/**', 'test/cli/**', 'test/data/**', 'test/bench/**', 'test/memory/**', 'test/browser/**', 'test/kernels/wasm-*'];
 
 export default defineConfig({
   test: {

@@ -1,0 +1,266 @@
+/**
+ * The wasm backend's kernels: the `Kernels` interface over the AssemblyScript SIMD module (assembly/).
+ *
+ * ABI: array arguments are byte offsets into the shared memory, sizes i32, scalars f32/f64, flags 0/1, and a
+ * pointer 0 means "absent". Data is float32; normalization statistics (mean, invstd, variance) are float64.
+ *
+ * Every call goes one of three ways:
+ * - wasm, direct: all arrays are views on the wasm memory with the dtype the ABI wants;
+ * - wasm, staged: some arrays live on the JavaScript heap (or statistics come as float32, or γ/β as float64,
+ *   as Batch Renormalization passes them): they are copied into temporary blocks, and outputs copied back;
+ * - js fallback (jsKernels), explicitly, when a data array is float64 (float64 tensors are the js backend's
+ *   job), for shape patterns the wasm kernels do not cover (general n-d broadcasting, permutations other than
+ *   (batched) 2-D transposes, reductions other than over all / the last / the first or a middle block of axes),
+ *   for out-of-range class indices (js gives NaN), for the error cases the js kernels report, and for
+ *   convolution and pooling (not yet in wasm).
+ */
+import type { AdamHyper, BinaryOp, FloatArray, Kernels, ReduceOp, SgdHyper, UnaryOp } from '../types.js';
+import { ghostSize, sizeOf, statCount } from '../types.js';
+import { jsKernels } from '../js/index.js';
+import type { WasmMemory } from './memory.js';
+import type { WasmExports } from './module.js';
+import { Mode, mergePermutation, modeSize, plan2d, reduceBlocks } from './patterns.js';
+import { IN, INOUT, OUT, Stager } from './staging.js';
+
+/** The module's exports (assembly/index.ts) with their parameter lists. */
+interface Exports {
+  norm_stats(x: number, N: number, C: number, S: number, groups: number, V: number, mean: number, vari: number): void;
+  norm_apply(x: number, N: number, C: number, S: number, groups: number, V: number, mean: number, invstd: number,
+    gamma: number, beta: number, y: number): void;
+  norm_backward(x: number, dy: number, N: number, C: number, S: number, groups: number, V: number, mean: number,
+    invstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
+  matmul_f32(a: number, b: number, c: number, M: number, K: number, N: number, transA: number, transB: number,
+    accumulate: number, work: number): void;
+  matmul_work_bytes(M: number, K: number, N: number): number;
+  binary_2d(op: number, a: number, aMode: number, b: number, bMode: number, out: number, R: number, C: number): void;
+  binary_scalar(op: number, a: number, s: number, out: number, n: number, scalarFirst: number): void;
+  binary_scalar_f64(op: number, a: number, s: number, out: number, n: number, scalarFirst: number): void;
+  unary(op: number, x: number, out: number, n: number): void;
+  unary_backward(op: number, x: number, y: number, dy: number, out: number, n: number): void;
+  broadcast_2d(x: number, mode: number, out: number, R: number, C: number): void;
+  fill_f32(y: number, n: number, v: number): void;
+  copy_f32(src: number, dst: number, n: number): void;
+  f32_to_f64(src: number, dst: number, n: number): void;
+  f64_to_f32(src: number, dst: number, n: number): void;
+  transpose_f32(x: number, B: number, R: number, C: number, out: number): void;
+  reduce_all(op: number, x: number, n: number): number;
+  reduce_last(op: number, x: number, R: number, K: number, out: number): void;
+  reduce_middle(op: number, x: number, A: number, R: number, B: number, out: number, scratch: number): void;
+  argmax_rows(x: number, R: number, C: number, out: number): void;
+  sum_squares(x: number, n: number): number;
+  log_softmax(x: number, R: number, C: number, out: number): void;
+  softmax_ce(logits: number, N: number, C: number, target: number, dlogits: number, scale: number): number;
+  sgd_update(param: number, grad: number, buf: number, n: number, lr: number, mu: number, keep: number, wd: number,
+    nesterov: number, initBuf: number, clip: number, scale: number): void;
+  adam_update(param: number, grad: number, m: number, v: number, vmax: number, n: number, stepSize: number,
+    bc2Sqrt: number, b1: number, b2: number, k1: number, k2: number, eps: number, l2: number, shrink: number,
+    amsgrad: number, clip: number, scale: number): void;
+}
+
+// Op codes shared with assembly/elementwise.ts and assembly/reduce.ts.
+const BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6, eq: 7 };
+const UNARY: Record<UnaryOp, number> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sigmoid: 5, relu: 6, tanh: 7, square: 8, reciprocal: 9,
+};
+const REDUCE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+/** Which of x and y each unary backward reads (the other is not staged). */
+const READS_X = new Set<UnaryOp>(['log', 'abs', 'relu', 'square']);
+const READS_Y = new Set<UnaryOp>(['exp', 'sqrt', 'sigmoid', 'tanh', 'reciprocal']);
+
+const f32 = (a: FloatArray | null): boolean => a === null || a instanceof Float32Array;
+
+/** The `Kernels` of the wasm backend over `mem`, calling the instantiated module `exports`. */
+export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernels {
+  const w = exports as unknown as Exports;
+  const st = new Stager(mem);
+  const p32 = (a: FloatArray, n: number, dir = IN) => st.ptr(a, 'float32', n, dir);
+  const p64 = (a: FloatArray, n: number, dir = IN) => st.ptr(a, 'float64', n, dir);
+  const opt32 = (a: FloatArray | null, n: number, dir = IN) => (a ? p32(a, n, dir) : 0);
+
+  const k: Kernels = {
+    binary(op, a, aShape, b, bShape, out, outShape) {
+      const plan = f32(a) && f32(b) && f32(out) ? plan2d(outShape, [aShape, bShape]) : null;
+      if (!plan) return jsKernels.binary(op, a, aShape, b, bShape, out, outShape);
+      const { R, C, modes: [ma, mb] } = plan;
+      if (R * C === 0) return;
+      st.run(() => w.binary_2d(BINARY[op], p32(a, modeSize(ma, R, C)), ma, p32(b, modeSize(mb, R, C)), mb, p32(out, R * C, OUT), R, C));
+    },
+
+    binaryScalar(op, a, s, out, scalarFirst) {
+      if (!f32(a) || !f32(out)) return jsKernels.binaryScalar(op, a, s, out, scalarFirst);
+      const n = out.length;
+      // float32 arithmetic equals the js kernel's float64-then-round only for a scalar float32 holds exactly.
+      const exact = Math.fround(s) === s || Number.isNaN(s);
+      st.run(() => {
+        const pa = p32(a, n), po = p32(out, n, OUT);
+        if (exact && op !== 'pow') w.binary_scalar(BINARY[op], pa, s, po, n, +scalarFirst);
+        else w.binary_scalar_f64(BINARY[op], pa, s, po, n, +scalarFirst);
+      });
+    },
+
+    unary(op, x, out) {
+      if (!f32(x) || !f32(out)) return jsKernels.unary(op, x, out);
+      const n = x.length;
+      st.run(() => w.unary(UNARY[op], p32(x, n), p32(out, n, OUT), n));
+    },
+
+    unaryBackward(op, x, y, dy, out) {
+      if (!f32(x) || !f32(y) || !f32(dy) || !f32(out)) return jsKernels.unaryBackward(op, x, y, dy, out);
+      const n = dy.length;
+      st.run(() => {
+        const pg = p32(dy, n);
+        const px = READS_X.has(op) ? p32(x, n) : pg, py = READS_Y.has(op) ? p32(y, n) : pg;
+        w.unary_backward(UNARY[op], px, py, pg, p32(out, n, OUT), n);
+      });
+    },
+
+    reduce(op, x, shape, axes, out) {
+      const { dims, red } = reduceBlocks(shape, axes);
+      const pattern = red.map((r) => (r ? 'r' : 'k')).join('');
+      if (!f32(x) || !f32(out) || sizeOf(shape) === 0 || !['r', 'kr', 'rk', 'krk'].includes(pattern)) {
+        return jsKernels.reduce(op, x, shape, axes, out);
+      }
+      const n = sizeOf(shape), code = REDUCE[op];
+      st.run(() => {
+        const px = p32(x, n);
+        if (pattern === 'r') out[0] = w.reduce_all(code, px, n);
+        else if (pattern === 'kr') w.reduce_last(code, px, dims[0], dims[1], p32(out, dims[0], OUT));
+        else {
+          const [A, R, B] = pattern === 'rk' ? [1, dims[0], dims[1]] : dims;
+          w.reduce_middle(code, px, A, R, B, p32(out, A * B, OUT), st.scratch(B * 8));
+        }
+      });
+    },
+
+    argmax(x, R, C, out) {
+      if (!f32(x) || !f32(out) || C === 0) return jsKernels.argmax(x, R, C, out);
+      st.run(() => w.argmax_rows(p32(x, R * C), R, C, p32(out, R, OUT)));
+    },
+
+    broadcastTo(x, shape, out, outShape) {
+      const plan = f32(x) && f32(out) ? plan2d(outShape, [shape]) : null;
+      if (!plan) return jsKernels.broadcastTo(x, shape, out, outShape);
+      const { R, C, modes: [m] } = plan;
+      if (R * C === 0) return;
+      st.run(() => w.broadcast_2d(p32(x, modeSize(m, R, C)), m, p32(out, R * C, OUT), R, C));
+    },
+
+    permute(x, shape, perm, out) {
+      const n = sizeOf(shape);
+      const { shape: s, perm: p } = mergePermutation(shape, perm);
+      const key = p.join(',');
+      if (!f32(x) || !f32(out) || n === 0 || !['', '0', '1,0', '0,2,1'].includes(key)) return jsKernels.permute(x, shape, perm, out);
+      st.run(() => {
+        const px = p32(x, n), po = p32(out, n, OUT);
+        if (key === '1,0') w.transpose_f32(px, 1, s[0], s[1], po);
+        else if (key === '0,2,1') w.transpose_f32(px, s[0], s[1], s[2], po);
+        else w.copy_f32(px, po, n);
+      });
+    },
+
+    matmul(a, b, out, M, K, N, transA, transB, accumulate) {
+      if (!f32(a) || !f32(b) || !f32(out)) return jsKernels.matmul(a, b, out, M, K, N, transA, transB, accumulate);
+      if (M * N === 0) return;
+      st.run(() => {
+        const pa = p32(a, M * K), pb = p32(b, K * N), pc = p32(out, M * N, accumulate ? INOUT : OUT);
+        w.matmul_f32(pa, pb, pc, M, K, N, +transA, +transB, +accumulate, st.scratch(w.matmul_work_bytes(M, K, N)));
+      });
+    },
+
+    copy(src, dst) {
+      const ps = mem.ptr(src), pd = mem.ptr(dst), n = src.length;
+      if (ps < 0 || pd < 0) return jsKernels.copy(src, dst);
+      if (src instanceof Float32Array) {
+        if (dst instanceof Float32Array) w.copy_f32(ps, pd, n);
+        else w.f32_to_f64(ps, pd, n);
+      } else if (dst instanceof Float32Array) w.f64_to_f32(ps, pd, n);
+      else jsKernels.copy(src, dst);
+    },
+
+    fill(dst, value) {
+      const p = mem.ptr(dst);
+      if (p < 0 || !f32(dst)) return jsKernels.fill(dst, value);
+      w.fill_f32(p, dst.length, value);
+    },
+
+    sumSquares(x) {
+      if (!f32(x)) return jsKernels.sumSquares(x);
+      return st.run(() => w.sum_squares(p32(x, x.length), x.length));
+    },
+
+    normStats(x, l, mean, variance) {
+      if (!f32(x)) return jsKernels.normStats(x, l, mean, variance);
+      const G = statCount(l), n = l.N * l.C * l.S;
+      st.run(() => w.norm_stats(p32(x, n), l.N, l.C, l.S, l.groups, ghostSize(l), p64(mean, G, OUT), p64(variance, G, OUT)));
+    },
+
+    normApply(x, l, mean, invstd, gamma, beta, y) {
+      if (!f32(x) || !f32(y)) return jsKernels.normApply(x, l, mean, invstd, gamma, beta, y);
+      const G = statCount(l), n = l.N * l.C * l.S;
+      // γ, β are float32 in the ABI: float64 ones (Batch Renormalization's effective γ·r, β + γ·d) are rounded.
+      st.run(() => w.norm_apply(p32(x, n), l.N, l.C, l.S, l.groups, ghostSize(l), p64(mean, G), p64(invstd, G),
+        opt32(gamma, l.C), opt32(beta, l.C), p32(y, n, OUT)));
+    },
+
+    normBackward(x, dy, l, mean, invstd, gamma, dx, dgamma, dbeta) {
+      if (!f32(x) || !f32(dy) || !f32(dx)) return jsKernels.normBackward(x, dy, l, mean, invstd, gamma, dx, dgamma, dbeta);
+      const G = statCount(l), n = l.N * l.C * l.S, C = l.C;
+      st.run(() => {
+        const scratch = st.scratch((2 * G + 2 * C) * 8);
+        // float32 dγ/dβ are written by the kernel; float64 ones are read from its float64 sums in scratch.
+        const pdg = dgamma instanceof Float32Array ? p32(dgamma, C, OUT) : 0;
+        const pdb = dbeta instanceof Float32Array ? p32(dbeta, C, OUT) : 0;
+        w.norm_backward(p32(x, n), p32(dy, n), l.N, C, l.S, l.groups, ghostSize(l), p64(mean, G), p64(invstd, G),
+          opt32(gamma, C), opt32(dx, n, OUT), pdg, pdb, scratch);
+        if (dgamma instanceof Float64Array) dgamma.set(st.scratchF64(scratch + 2 * G * 8, C));
+        if (dbeta instanceof Float64Array) dbeta.set(st.scratchF64(scratch + (2 * G + C) * 8, C));
+      });
+    },
+
+    softmaxCrossEntropy(logits, N, C, target, dlogits, scale) {
+      let ok = f32(logits) && f32(dlogits) && N > 0;
+      for (let r = 0; ok && r < N; r++) ok = target[r] >= 0 && target[r] < C;
+      if (!ok) return jsKernels.softmaxCrossEntropy(logits, N, C, target, dlogits, scale);
+      return st.run(() => {
+        const pl = p32(logits, N * C), pd = opt32(dlogits, N * C, OUT);
+        return w.softmax_ce(pl, N, C, st.int32(target.subarray(0, N), 0), pd, scale);
+      });
+    },
+
+    logSoftmax(x, R, C, out) {
+      if (!f32(x) || !f32(out)) return jsKernels.logSoftmax(x, R, C, out);
+      st.run(() => w.log_softmax(p32(x, R * C), R, C, p32(out, R * C, OUT)));
+    },
+
+    sgdUpdate(param, grad, buf, h: SgdHyper) {
+      if (!f32(param) || !f32(grad) || !f32(buf) || (h.momentum !== 0 && !buf)) return jsKernels.sgdUpdate(param, grad, buf, h);
+      const n = param.length;
+      st.run(() => w.sgd_update(p32(param, n, INOUT), p32(grad, n), h.momentum !== 0 ? p32(buf!, n, INOUT) : 0, n,
+        h.lr, h.momentum, 1 - h.dampening, h.weightDecay, +h.nesterov, +h.initBuf, h.clipValue, h.gradScale));
+    },
+
+    adamUpdate(param, grad, m, v, vMax, h: AdamHyper) {
+      if (!f32(param) || !f32(grad) || !f32(m) || !f32(v) || !f32(vMax) || (h.amsgrad && !vMax)) {
+        return jsKernels.adamUpdate(param, grad, m, v, vMax, h);
+      }
+      const n = param.length;
+      // The same scalar setup as the js kernel, so both round identically.
+      const stepSize = h.lr / (1 - Math.pow(h.beta1, h.step));
+      const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, h.step));
+      const l2 = h.decoupled ? 0 : h.weightDecay, shrink = h.decoupled ? 1 - h.lr * h.weightDecay : 1;
+      st.run(() => w.adam_update(p32(param, n, INOUT), p32(grad, n), p32(m, n, INOUT), p32(v, n, INOUT),
+        h.amsgrad ? p32(vMax!, n, INOUT) : 0, n, stepSize, bc2Sqrt, h.beta1, h.beta2, 1 - h.beta1, 1 - h.beta2, h.eps, l2,
+        shrink, +h.amsgrad, h.clipValue, h.gradScale));
+    },
+
+    // Convolution and pooling: the js kernels for now (they run on views of the wasm memory unchanged).
+    conv2d: (x, wt, b, g, y) => jsKernels.conv2d(x, wt, b, g, y),
+    conv2dBackward: (x, wt, dy, g, dx, dw, db) => jsKernels.conv2dBackward(x, wt, dy, g, dx, dw, db),
+    maxPool2d: (x, planes, h, wd, y, am) => jsKernels.maxPool2d(x, planes, h, wd, y, am),
+    maxPool2dBackward: (dy, am, planes, inPlane, dx) => jsKernels.maxPool2dBackward(dy, am, planes, inPlane, dx),
+    avgPool2d: (x, planes, h, wd, y) => jsKernels.avgPool2d(x, planes, h, wd, y),
+    avgPool2dBackward: (dy, planes, h, wd, dx) => jsKernels.avgPool2dBackward(dy, planes, h, wd, dx),
+  };
+  return k;
+}
+
