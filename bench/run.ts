@@ -14,7 +14,7 @@ import { runPeers } from './peer-plan.js';
 import { projectRoot, type PeerOutput } from './peer-runner.js';
 import { table, type Entry, type Group } from './report.js';
 import { measure, measureSteps, summarize } from './timing.js';
-import { BN_SHAPE, bnApiWorkloads, bnKernelWorkloads, mlpStep } from './workloads.js';
+import { BN_SHAPE, bnApiWorkloads, bnKernelWorkloads, cnnStep, mlpStep } from './workloads.js';
 
 interface Options { quick: boolean; only: 'bn' | 'mlp' | null; peers: boolean; backend: 'js' | 'wasm' | 'all' }
 
@@ -84,6 +84,9 @@ for (const b of backends) {
         const t = measureSteps(mlpStep(bn), q ? { warmup: 3, reps: 2, warmMs: 200 } : { warmup: 20, reps: 5, warmMs: 1000 }, q ? 200 : 600);
         entries.push({ group: bn ? 'mlp.bn' : 'mlp.plain', impl: `normlab [${b}]`, timing: t, ref, note: `${t.steps} steps/sample` });
       }
+      log(`normlab [${b}] small CNN…`);
+      const t = measureSteps(cnnStep(), q ? { warmup: 2, reps: 2, warmMs: 200 } : { warmup: 5, reps: 5, warmMs: 1000 }, q ? 200 : 1000);
+      entries.push({ group: 'cnn', impl: `normlab [${b}]`, timing: t, ref, note: `${t.steps} steps/sample` });
     }
   } catch (e) {
     skipped.push({ peer: `normlab [${b}]`, what: opts.only ?? 'bn+mlp', reason: e instanceof Error ? e.message : String(e) });
@@ -123,6 +126,7 @@ const groups: Group[] = [
   { key: 'kernel.backward', title: 'kernel normBackward alone', ...floor(5) },
   { key: 'mlp.bn', title: 'paper MLP with BN (batch 60)', rate: true },
   { key: 'mlp.plain', title: 'paper MLP without BN', rate: true },
+  { key: 'cnn', title: 'small CNN training step (batch 60)', rate: true },
 ];
 const gbps = (v: number): string => `${(v / 1e9).toFixed(1)} GB/s`;
 const GB = (b: Bandwidth): string => gbps(b.bytesPerSec);

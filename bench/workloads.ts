@@ -1,4 +1,4 @@
-import { manualSeed, nn, noGrad, optim, rand, randn, scope, Tensor, tensor } from '../src/index.js';
+import { manualSeed, models, nn, noGrad, optim, rand, randn, scope, Tensor, tensor } from '../src/index.js';
 import { getBackend, type Backend, type NormLayout } from '../src/kernels/index.js';
 
 /**
@@ -119,6 +119,30 @@ export function mlpStep(useBn: boolean, { samples = 10000, batch = 60, lr = 0.5 
     for (let i = 0; i < batch; i++) y[i] = Math.min(9, Math.floor(Y[b * batch + i] * 10));
     batches.push({ x: tensor(X.subarray(b * batch * 784, (b + 1) * batch * 784), [batch, 784]), y });
   }
+  let i = 0;
+  return () => scope(() => {
+    const { x, y } = batches[i++ % nb];
+    opt.zeroGrad();
+    nn.functional.crossEntropy(model.forward(x), y).backward();
+    opt.step();
+  });
+}
+
+/**
+ * The small CNN of `models.cnn()` (conv 1→16 3×3 → BN → ReLU → max-pool 2, conv 16→32 → BN → ReLU →
+ * max-pool 2, global average pooling, Linear 32→10): one SGD training step (lr 0.05, momentum 0.9) on a
+ * batch of 60 random 28×28 images.
+ */
+export function cnnStep({ samples = 600, batch = 60 }: { samples?: number; batch?: number } = {}): () => void {
+  manualSeed(0);
+  const model = models.cnn();
+  const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const X = rand([samples, 784]).data;
+  const nb = Math.floor(samples / batch);
+  const batches = Array.from({ length: nb }, (_, b) => ({
+    x: tensor(X.subarray(b * batch * 784, (b + 1) * batch * 784), [batch, 784]),
+    y: Int32Array.from({ length: batch }, (_, i) => (b * batch + i) % 10),
+  }));
   let i = 0;
   return () => scope(() => {
     const { x, y } = batches[i++ % nb];

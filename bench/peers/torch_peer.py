@@ -94,4 +94,18 @@ else:
             opt.zero_grad(); torch.nn.functional.cross_entropy(m(X[j:j + B]), Y[j:j + B]).backward(); opt.step()
         key = "mlp.bn" if use_bn else "mlp.plain"
         results[key], info[key + ".steps_per_sample"] = measure_steps(step, cfg.get("mlp", {}).get("targetMs", 1000))
+    # normlab's models.cnn(): conv 1→16 3×3 (no bias) → BN → ReLU → max-pool 2, conv 16→32 → BN → ReLU →
+    # max-pool 2, global average pooling, Linear 32→10; SGD lr 0.05, momentum 0.9, batch B.
+    t = torch.nn
+    cnn = t.Sequential(t.Unflatten(1, (1, 28, 28)),
+                       t.Conv2d(1, 16, 3, padding=1, bias=False), t.BatchNorm2d(16), t.ReLU(), t.MaxPool2d(2),
+                       t.Conv2d(16, 32, 3, padding=1, bias=False), t.BatchNorm2d(32), t.ReLU(), t.MaxPool2d(2),
+                       t.AdaptiveAvgPool2d(1), t.Flatten(), t.Linear(32, 10))
+    copt = torch.optim.SGD(cnn.parameters(), lr=0.05, momentum=0.9)
+    cit = [0]
+
+    def cstep():
+        j = (cit[0] % (S // B)) * B; cit[0] += 1
+        copt.zero_grad(); torch.nn.functional.cross_entropy(cnn(X[j:j + B]), Y[j:j + B]).backward(); copt.step()
+    results["cnn"], info["cnn.steps_per_sample"] = measure_steps(cstep, cfg.get("mlp", {}).get("targetMs", 1000))
 print(json.dumps({"peer": f"pytorch-{threads}t", "info": info, "results": results}))

@@ -17,6 +17,7 @@
 import type { AdamHyper, BinaryOp, FloatArray, Kernels, ReduceOp, SgdHyper, UnaryOp } from '../types.js';
 import { ghostSize, sizeOf, statCount } from '../types.js';
 import { jsKernels } from '../js/index.js';
+import { makeConvKernels } from '../js/conv.js';
 import type { WasmMemory } from './memory.js';
 import type { WasmExports } from './module.js';
 import { Mode, mergePermutation, modeSize, plan2d, reduceBlocks } from './patterns.js';
@@ -77,6 +78,9 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
   const p64 = (a: FloatArray, n: number, dir = IN) => st.ptr(a, 'float64', n, dir);
   const opt32 = (a: FloatArray | null, n: number, dir = IN) => (a ? p32(a, n, dir) : 0);
 
+  // Called only after k exists (at kernel-call time).
+  const conv = makeConvKernels((a, b, out, M, K, N, ta, tb, acc) => k.matmul(a, b, out, M, K, N, ta, tb, acc),
+    (_like, n) => mem.alloc('float32', n, false), (a) => mem.freeView(a));
   const k: Kernels = {
     binary(op, a, aShape, b, bShape, out, outShape) {
       const plan = f32(a) && f32(b) && f32(out) ? plan2d(outShape, [aShape, bShape]) : null;
@@ -253,9 +257,11 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
         shrink, +h.amsgrad, h.clipValue, h.gradScale));
     },
 
-    // Convolution and pooling: the js kernels for now (they run on views of the wasm memory unchanged).
-    conv2d: (x, wt, b, g, y) => jsKernels.conv2d(x, wt, b, g, y),
-    conv2dBackward: (x, wt, dy, g, dx, dw, db) => jsKernels.conv2dBackward(x, wt, dy, g, dx, dw, db),
+    // Convolution: the shared im2col loops (src/kernels/js/conv.ts) over this backend's SIMD matmul, with
+    // work areas in wasm memory; float64 data goes to the js kernels. Pooling: the js kernels for now.
+    conv2d: (x, wt, b, g, y) => (f32(x) && f32(wt) && f32(y) && (!b || f32(b)) ? conv.conv2d(x, wt, b, g, y) : jsKernels.conv2d(x, wt, b, g, y)),
+    conv2dBackward: (x, wt, dy, g, dx, dw, db) => (f32(x) && f32(wt) && f32(dy) && (!dx || f32(dx)) && (!dw || f32(dw)) && (!db || f32(db))
+      ? conv.conv2dBackward(x, wt, dy, g, dx, dw, db) : jsKernels.conv2dBackward(x, wt, dy, g, dx, dw, db)),
     maxPool2d: (x, planes, h, wd, y, am) => jsKernels.maxPool2d(x, planes, h, wd, y, am),
     maxPool2dBackward: (dy, am, planes, inPlane, dx) => jsKernels.maxPool2dBackward(dy, am, planes, inPlane, dx),
     avgPool2d: (x, planes, h, wd, y) => jsKernels.avgPool2d(x, planes, h, wd, y),
