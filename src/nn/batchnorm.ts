@@ -90,6 +90,9 @@ export abstract class BatchNorm extends Module {
   /**
    * Batch Renormalization limits, or null for plain BN. Settable during training for the usual warm-up
    * (start at { rMax: 1, dMax: 0 }, i.e. plain BN, and relax toward e.g. { rMax: 3, dMax: 5 }).
+   * The reference σ is √(running_var + ε) with running_var as stored: unbiased by default, so at steady
+   * state r settles near √((m−1)/m) rather than 1; `unbiasedRunningVar: false` keeps the biased variance
+   * the paper's moving σ is built from.
    */
   get renorm(): RenormLimits | null {
     return this.#renorm;
