@@ -2,9 +2,8 @@
  * normlab: batch normalization done right, in TypeScript.
  * Layers: kernels → autograd (op table, tape) → tensor → nn, optim → consumers.
  */
-export { Tensor, tensor, zeros, ones, full, cat, stack, randn, rand, type TensorLike, type TensorOptions, type NestedArray } from './tensor/index.js';
+export { Tensor, tensor, zeros, ones, full, cat, stack, randn, rand, scope, keep, memoryStats, type TensorLike, type TensorOptions, type NestedArray } from './tensor/index.js';
 export { noGrad, isGradEnabled } from './autograd/index.js';
-export { scope, keep, memoryStats } from './tensor/index.js';
 export { manualSeed, getRngState, setRngState, Rng, type RngState } from './random.js';
 export { getBackend, setBackend, wasmSupported, type DType, type FloatArray, type MemoryStats } from './kernels/index.js';
 export * as nn from './nn/index.js';

@@ -36,7 +36,10 @@ export function apply<P extends OpName>(name: P, inputs: readonly (Variable | nu
   const def = ops[name];
   const { out, saved } = def.forward(inputs, attrs);
   const needs = inputs.map((v) => v !== null && v.requiresGrad);
-  if (!gradEnabled || !needs.some(Boolean)) return { out, node: null };
+  if (!gradEnabled || !needs.some(Boolean)) {
+    releaseSaved(saved); // nothing will run backward: what forward saved for it can go now
+    return { out, node: null };
+  }
   return { out, node: { op: name, inputs, attrs, needs, out, saved, released: false } };
 }
 
