@@ -119,9 +119,14 @@ export function mlpStep(useBn: boolean, { samples = 10000, batch = 60, lr = 0.5 
     for (let i = 0; i < batch; i++) y[i] = Math.min(9, Math.floor(Y[b * batch + i] * 10));
     batches.push({ x: tensor(X.subarray(b * batch * 784, (b + 1) * batch * 784), [batch, 784]), y });
   }
+  return trainingStep(model, opt, batches);
+}
+
+/** One SGD step per call over the batches in turn (forward, cross-entropy, backward, update), in a scope. */
+function trainingStep(model: nn.Module, opt: optim.Optimizer, batches: readonly { x: Tensor; y: Int32Array }[]): () => void {
   let i = 0;
   return () => scope(() => {
-    const { x, y } = batches[i++ % nb];
+    const { x, y } = batches[i++ % batches.length];
     opt.zeroGrad();
     nn.functional.crossEntropy(model.forward(x), y).backward();
     opt.step();
@@ -143,11 +148,5 @@ export function cnnStep({ samples = 600, batch = 60 }: { samples?: number; batch
     x: tensor(X.subarray(b * batch * 784, (b + 1) * batch * 784), [batch, 784]),
     y: Int32Array.from({ length: batch }, (_, i) => (b * batch + i) % 10),
   }));
-  let i = 0;
-  return () => scope(() => {
-    const { x, y } = batches[i++ % nb];
-    opt.zeroGrad();
-    nn.functional.crossEntropy(model.forward(x), y).backward();
-    opt.step();
-  });
+  return trainingStep(model, opt, batches);
 }

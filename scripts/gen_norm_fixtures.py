@@ -29,16 +29,14 @@ same inputs. Each case: module name, constructor args and normlab options, a sta
 training phases of modules with running statistics, running_mean, running_var, num_batches_tracked.
 PyTorch's InstanceNorm does not increment num_batches_tracked; the fixtures record that (0).
 """
-import json
 import os
 import zlib
 
 import torch
 import torch.nn.functional as F
 
-from gen_fixtures import draw, f32_list, f64_list, torch_momentum
+from gen_fixtures import OUT, draw, f32_list, f64_list, torch_momentum, write as write_json
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures')
 
 
 def case(name, module, args, options, phases, **data):
@@ -270,12 +268,7 @@ def fixture(c, runner):
 
 
 def write(name, cases, runner):
-    path = os.path.join(OUT, name)
-    obj = {'generator': 'scripts/gen_norm_fixtures.py', 'torch': torch.__version__, 'cases': [fixture(c, runner) for c in cases]}
-    with open(path, 'w') as f:
-        json.dump(obj, f, separators=(',', ':'))
-        f.write('\n')
-    print(f'{os.path.relpath(path)}: {os.path.getsize(path)} bytes')
+    write_json(name, {'generator': 'scripts/gen_norm_fixtures.py', 'torch': torch.__version__, 'cases': [fixture(c, runner) for c in cases]})
 
 
 def main():
