@@ -29,6 +29,7 @@ export class WasmMemory {
   private peak = 0;
   private readonly registry = new FinalizationRegistry<Block>((b) => this.release(b.offset, b.bytes));
   private readonly tokens = new WeakMap<object, Block>();
+  private readonly registered = new WeakSet<object>();
 
   constructor(readonly shared: boolean, maximumPages = 65536) {
     this.memory = new WebAssembly.Memory({ initial: Math.ceil((RESERVED + (16 << 20)) / PAGE), maximum: maximumPages, shared } as WebAssembly.MemoryDescriptor);
@@ -62,9 +63,11 @@ export class WasmMemory {
     if (zero && reused) view.fill(0); // memory from grow() is zero already
     const block = { offset, bytes };
     this.tokens.set(view, block);
-    this.registry.register(view, block, view);
     const scope = this.scopes[this.scopes.length - 1];
+    // Inside a scope the block is freed when the scope ends (or kept, which registers it then), so only
+    // storage made outside any scope needs the garbage-collector backstop at once — registering costs.
     if (scope) scope.add(offset);
+    else this.backstop(view, block);
     return view;
   }
 
@@ -111,7 +114,16 @@ export class WasmMemory {
   /** Exclude a view's block from every open scope, so it outlives them. */
   keep(view: ArrayBufferView): void {
     const b = this.tokens.get(view);
-    if (b) for (const s of this.scopes) s.delete(b.offset);
+    if (!b) return;
+    for (const s of this.scopes) s.delete(b.offset);
+    this.backstop(view, b);
+  }
+
+  /** Register a view for the garbage-collector backstop (once). */
+  private backstop(view: ArrayBufferView, b: Block): void {
+    if (this.registered.has(view)) return;
+    this.registered.add(view);
+    this.registry.register(view, b, view);
   }
 
   beginScope(): void {
@@ -123,8 +135,13 @@ export class WasmMemory {
     const s = this.scopes.pop();
     if (!s) throw new Error('endScope: no scope is open');
     const kept = new Set<number>();
-    for (const v of keep) { const b = this.tokens.get(v); if (b) kept.add(b.offset); }
     const outer = this.scopes[this.scopes.length - 1];
+    for (const v of keep) {
+      const b = this.tokens.get(v);
+      if (!b || !s.has(b.offset)) continue;
+      kept.add(b.offset);
+      if (!outer) this.backstop(v, b); // leaves every scope: from now on only the GC can free it
+    }
     for (const offset of s) {
       if (kept.has(offset)) { outer?.add(offset); continue; }
       const bytes = this.live.get(offset);
