@@ -11,13 +11,11 @@ precisions, so "f64" (PyTorch float64, shortest round-trip repr) is the referenc
 float32 run sees, and "f32" is PyTorch's own float32 result (shortest float32 repr) for comparison.
 Max-pooling cases with ties use small integers (exact in both precisions) to pin the tie rule.
 """
-import json
-import os
 
 import torch
 import torch.nn.functional as F
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures')
+from gen_fixtures import write  # one JSON writer for every fixture script
 
 
 def f64_list(t):
@@ -130,14 +128,6 @@ def pool_fixture(seed, name, op, xs, opts, ties):
     r32, _ = run_pool(op, x, dy, opts, torch.float32)
     return {'name': name, 'op': op, 'options': opts, 'xShape': xs, 'yShape': yshape,
             'x': f32_list(x), 'dy': f32_list(dy), 'f64': r64, 'f32': r32}
-
-
-def write(name, obj):
-    path = os.path.join(OUT, name)
-    with open(path, 'w') as f:
-        json.dump(obj, f, separators=(',', ':'))
-        f.write('\n')
-    print(f'wrote {path} ({os.path.getsize(path)} bytes)')
 
 
 def main():

@@ -25,13 +25,11 @@ to the raw gradients before opt.step(), hence before weight decay, in this order
   globalClipNorm c  g <- g * c / max(||(g_1, ..., g_k)||, c)           (all parameters with a grad together;
                                                                         clip_grad_norm_ without its 1e-6)
 """
-import json
 import math
-import os
 
 import torch
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures')
+from gen_fixtures import write  # one JSON writer for every fixture script
 STEPS = 5
 SHAPES = [[3, 4], [4], [2, 1, 3], []]
 # Per-step gradient magnitudes (so clipping engages at some steps and not others) and per-parameter ones.
@@ -224,14 +222,6 @@ def gen_schedules():
             closed.append(sched._get_closed_form_lr()[0])
         out.append({'name': name, 'scheduler': kind, 'options': o, 'lr': lr, 'chained': chained, 'closed': closed})
     return out
-
-
-def write(name, obj):
-    path = os.path.join(OUT, name)
-    with open(path, 'w') as f:
-        json.dump(obj, f, separators=(',', ':'))
-        f.write('\n')
-    print(f'wrote {os.path.relpath(path)} ({os.path.getsize(path)} bytes)')
 
 
 def main():
