@@ -278,3 +278,16 @@ export function broadcastShapes(a: Shape, b: Shape): number[] | null {
   }
   return out;
 }
+
+/** A reduction as blocks of merged axes, size-1 axes dropped: `dims` sizes, `red` whether each is reduced. */
+export function reduceBlocks(shape: Shape, axes: readonly number[]): { dims: number[]; red: boolean[] } {
+  const isRed = new Array<boolean>(shape.length).fill(false);
+  for (const a of axes) isRed[a] = true;
+  const dims: number[] = [], red: boolean[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    if (dims.length && red[red.length - 1] === isRed[i]) dims[dims.length - 1] *= shape[i];
+    else { dims.push(shape[i]); red.push(isRed[i]); }
+  }
+  return { dims, red };
+}

@@ -1,21 +1,13 @@
 import type { FloatArray, ReduceOp, Shape } from '../types.js';
-import { sizeOf } from '../types.js';
+import { reduceBlocks, sizeOf } from '../types.js';
 
 /**
  * Reduce x of `shape` over the sorted axes `axes`. The shape is collapsed to [outer, r, inner] runs where
  * possible; the general case walks the input once with an odometer. Sums accumulate in float64.
  */
 export function reduce(op: ReduceOp, x: FloatArray, shape: Shape, axes: readonly number[], out: FloatArray): void {
-  const rank = shape.length;
-  const red = new Array<boolean>(rank).fill(false);
-  for (const a of axes) red[a] = true;
   // Merge adjacent axes of the same kind: the result is alternating kept/reduced blocks.
-  const dims: number[] = [], isRed: boolean[] = [];
-  for (let i = 0; i < rank; i++) {
-    if (shape[i] === 1) continue;
-    if (dims.length && isRed[isRed.length - 1] === red[i]) dims[dims.length - 1] *= shape[i];
-    else { dims.push(shape[i]); isRed.push(red[i]); }
-  }
+  const { dims, red: isRed } = reduceBlocks(shape, axes);
   const init = op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
   const acc = new Float64Array(out.length).fill(init);
   if (sizeOf(shape) === 0) { out.set(acc); return; }

@@ -15,12 +15,12 @@
  *   convolution and pooling (not yet in wasm).
  */
 import type { AdamHyper, BinaryOp, FloatArray, Kernels, ReduceOp, SgdHyper, UnaryOp } from '../types.js';
-import { ghostSize, sizeOf, statCount } from '../types.js';
+import { ghostSize, reduceBlocks, sizeOf, statCount } from '../types.js';
 import { jsKernels } from '../js/index.js';
 import { makeConvKernels } from '../js/conv.js';
 import type { WasmMemory } from './memory.js';
 import type { WasmExports } from './module.js';
-import { Mode, mergePermutation, modeSize, plan2d, reduceBlocks } from './patterns.js';
+import { Mode, mergePermutation, modeSize, plan2d } from './patterns.js';
 import { IN, INOUT, OUT, Stager } from './staging.js';
 
 /** The module's exports (assembly/index.ts) with their parameter lists. */
