@@ -30,22 +30,24 @@ function bnData(shape: readonly number[]): { x: Float32Array; dy: Float32Array }
   return d;
 }
 
-/** A copy of `src` in storage of backend `b` (kept: it lives as long as the workload). */
+/**
+ * A copy of `src` where backend `b`'s kernels read it directly: a raw block of its device memory (outside the
+ * storage layer, so nothing ever evicts it; it lives as long as the process) or, for js, a plain array.
+ */
 function onBackend(b: Backend, src: Float32Array): Float32Array {
-  const a = b.alloc('float32', src.length) as Float32Array;
+  const a = b.device ? (b.device.view('float32', b.device.allocBlock(src.length * 4), src.length) as Float32Array) : new Float32Array(src.length);
   a.set(src);
-  b.keep(a);
   return a;
 }
 
 /** BN2d through the public API (nn.BatchNorm2d, autograd) at `shape`. */
 export function bnApiWorkloads(shape: readonly number[]): Workload[] {
   const be = getBackend(), data = bnData(shape);
-  const xd = onBackend(be, data.x), dyd = onBackend(be, data.dy);
   const bn = new nn.BatchNorm2d(shape[1]);
-  const x = new Tensor(xd, shape);
-  const xg = new Tensor(xd, shape, { requiresGrad: true });
-  const dy = new Tensor(dyd, shape);
+  const x = tensor(data.x, shape);
+  const xg = x.detach();
+  xg.requiresGrad = true;
+  const dy = tensor(data.dy, shape);
   return [
     { key: 'bn.train_fwd', label: 'BN2d training forward', passes: 3, run: () => scope(() => { bn.train(); noGrad(() => bn.forward(x)); }) },
     {

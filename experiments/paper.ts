@@ -95,8 +95,8 @@ export function runPaperArm(arm: PaperArm, cfg: PaperConfig, data: PaperData, lo
   const evalNow = (step: number) => {
     const values: number[] = [];
     const hook = probe.registerForwardHook((_m, [x]) => {
-      const H = x.shape[1];
-      for (let i = 0; i < x.shape[0]; i++) values.push(x.data[i * H + cfg.probeUnit]);
+      const H = x.shape[1], d = x.data;
+      for (let i = 0; i < x.shape[0]; i++) values.push(d[i * H + cfg.probeUnit]);
     });
     const r = train.evaluate(model, data.test);
     hook.remove();

@@ -1,51 +1,82 @@
 import type { DType, FloatArray, Shape } from '../kernels/types.js';
+import type { Storage } from '../memory/index.js';
 
-/** A plain n-d array: what ops compute with. Tensor (one layer up) implements it. */
-export interface Arr {
-  readonly data: FloatArray;
-  readonly shape: Shape;
-  readonly dtype: DType;
+/**
+ * A plain n-d array over a storage: what ops compute with. `data` gives the values as kernels take them
+ * (a device view for the wasm backend), valid for the op in progress: ops read it right before each kernel
+ * call and never keep it.
+ */
+export class Arr {
+  constructor(readonly storage: Storage, readonly shape: Shape) {}
+
+  get dtype(): DType {
+    return this.storage.dtype;
+  }
+
+  get data(): FloatArray {
+    return this.storage.read();
+  }
 }
 
-/** What the tape needs from a tensor: its value, whether it wants a gradient, and the node that made it. */
-export interface Variable extends Arr {
+/** What the tape needs from a tensor: its storage, whether it wants a gradient, and the node that made it. */
+export interface Variable {
+  readonly storage: Storage;
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** The tensor's values as an Arr (same storage and shape). */
+  readonly arr: Arr;
   readonly requiresGrad: boolean;
   readonly node: Node | null;
   /**
    * Add g into this leaf's .grad (called by backward for leaves that require grad). With `handOver` the
-   * leaf may keep g's array as its gradient when it has none yet (the tape guarantees nothing else uses it).
+   * leaf may keep g's storage as its gradient when it has none yet (the tape guarantees nothing else uses it).
    */
   accumulateGrad(g: Arr, handOver?: boolean): void;
 }
 
 /** What backward receives: the op's inputs and output values, what forward saved, attrs, and which inputs need grads. */
-export interface BackwardCtx<A> {
+export interface BackwardCtx<A, S> {
   readonly inputs: readonly (Arr | null)[];
   readonly out: Arr;
-  readonly saved: unknown;
+  readonly saved: S;
   readonly attrs: A;
   readonly needs: readonly boolean[];
 }
 
 /**
- * One entry of the op table: a forward and its hand-written backward. `backward` returns one gradient
- * per input (null where the input is null or needs none). `saved` holds what backward needs beyond the
- * inputs and output; its direct typed-array fields must be private to the op (never an input's or the
- * output's storage): the tape frees them once backward has run.
+ * What an op's forward returns. `saved` holds what backward needs beyond the inputs and output: plain
+ * values, or Arrs the op allocated for it — those are the op's own, and the tape frees them once backward
+ * has run (or at once when nothing is recorded). `aux` is a side result for the caller (for example the batch
+ * statistics BN's running averages are made from); it carries no gradient.
  */
-export interface OpDef<A> {
-  forward(inputs: readonly (Arr | null)[], attrs: A): { out: Arr; saved?: unknown };
-  backward(ctx: BackwardCtx<A>, grad: Arr): (Arr | null)[];
+export interface ForwardResult<S = undefined> {
+  out: Arr;
+  saved?: S;
+  aux?: Record<string, Arr>;
+}
+
+/**
+ * One entry of the op table: a forward and its hand-written backward. `backward` returns one gradient
+ * per input (null where the input is null or needs none). Ops are deterministic functions of their inputs
+ * and attributes (attributes are plain values, never storage), so any output can be computed again from them
+ * (the storage layer's recipes rely on it).
+ */
+export interface OpDef<A, S = unknown> {
+  forward(inputs: readonly (Arr | null)[], attrs: A): ForwardResult<S>;
+  backward(ctx: BackwardCtx<A, S>, grad: Arr): (Arr | null)[];
 }
 
 /** A recorded application of an op: the tape's unit. */
-export interface Node {
-  readonly op: string;
-  readonly inputs: readonly (Variable | null)[];
-  readonly attrs: unknown;
-  readonly needs: readonly boolean[];
-  readonly out: Arr;
-  saved: unknown;
-  /** Set once backward has run through this node and freed what it saved. */
-  released: boolean;
+export class Node {
+  /** Set once backward has run through this node and released what it held. */
+  released = false;
+
+  constructor(
+    readonly op: string,
+    readonly inputs: readonly (Variable | null)[],
+    readonly attrs: unknown,
+    readonly needs: readonly boolean[],
+    readonly out: Arr,
+    public saved: unknown,
+  ) {}
 }

@@ -1,7 +1,8 @@
 /**
  * DataLoader: mini-batches over an in-memory dataset, reshuffled every epoch, resumable exactly.
  */
-import { getBackend, type DType } from '../kernels/index.js';
+import { arrayFor, type DType } from '../kernels/index.js';
+import { hostStorage } from '../memory/index.js';
 import { globalRng, Rng, type RngState } from '../random.js';
 import { Tensor } from '../tensor/index.js';
 import { permutation, type Dataset } from './dataset.js';
@@ -187,14 +188,14 @@ export class DataLoader implements Iterable<Batch> {
     const start = k * this.batchSize, end = Math.min(start + this.batchSize, count);
     const indices = this.#currentOrder().slice(start, end);
     const b = indices.length;
-    const x = getBackend().alloc(this.dtype, b * f);
+    const x = new (arrayFor(this.dtype))(b * f);
     const y = new Int32Array(b);
     for (let i = 0; i < b; i++) {
       const r = indices[i];
       x.set(X.subarray(r * f, (r + 1) * f), i * f);
       y[i] = Y[r];
     }
-    return { x: new Tensor(x, [b, f]), y, indices, index: k, epoch: this.#epoch };
+    return { x: new Tensor(hostStorage(x), [b, f]), y, indices, index: k, epoch: this.#epoch };
   }
 }
 

@@ -49,7 +49,7 @@ function fileCrc(bytes: Uint8Array, stored: unknown): string | null {
  * { $tensor: name } references; everything else must be JSON.
  */
 function pack(value: unknown, prefix: string, entries: Record<string, SafetensorsEntry>): unknown {
-  if (value instanceof Tensor) return pack({ $shape: [...value.shape], $data: value.data }, prefix, entries);
+  if (value instanceof Tensor) return pack({ $shape: [...value.shape], $data: value.storage.copyToHost() }, prefix, entries);
   if (value instanceof Float32Array || value instanceof Float64Array) {
     const name = `${prefix}.${Object.keys(entries).length}`;
     entries[name] = { dtype: value instanceof Float32Array ? 'F32' : 'F64', shape: [value.length], data: value };
@@ -85,7 +85,7 @@ function unpack(value: unknown, tensors: Record<string, { dtype: string; data: F
  * SharedArrayBuffer, such as the wasm backend's memory), tensors rebuilt, plain data copied.
  */
 function deepCopy<T>(value: T): T {
-  if (value instanceof Tensor) return new Tensor(value.data.slice(), value.shape) as T;
+  if (value instanceof Tensor) return new Tensor(value.storage.copyToHost(), value.shape) as T;
   if (ArrayBuffer.isView(value)) return (value as unknown as Float32Array).slice() as T;
   if (Array.isArray(value)) return value.map(deepCopy) as T;
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepCopy(v)])) as T;
@@ -101,7 +101,7 @@ export function encodeCheckpoint(parts: CheckpointParts, step: number, extra: Re
   const entries: Record<string, SafetensorsEntry> = {};
   const ints = parts.model.integerBufferNames();
   for (const [name, t] of Object.entries(parts.model.stateDict()))
-    entries[`model.${name}`] = { dtype: ints.has(name) ? 'I64' : t.dtype === 'float32' ? 'F32' : 'F64', shape: t.shape, data: t.data };
+    entries[`model.${name}`] = { dtype: ints.has(name) ? 'I64' : t.dtype === 'float32' ? 'F32' : 'F64', shape: t.shape, data: t.storage.copyToHost() };
   const state: Record<string, unknown> = {};
   for (const key of ['optimizer', 'scheduler', 'loader'] as const) {
     const part = parts[key];
@@ -154,7 +154,7 @@ export function decodeCheckpoint(bytes: Uint8Array, parts: CheckpointParts): { s
     if (mine && (mine.ndim !== t.shape.length || mine.shape.some((d, i) => d !== t.shape[i])))
       throw new Error(`checkpoint: model entry '${name.slice(6)}' has shape [${t.shape}] in the file but [${mine.shape}] in the model`);
   }
-  const backup = Object.fromEntries(Object.entries(own).map(([n, t]) => [n, Float64Array.from(t.data)]));
+  const backup = Object.fromEntries(Object.entries(own).map(([n, t]) => [n, Float64Array.from(t.storage.peek())]));
   const rngBackup = getRngState();
   const partBackups = PARTS.map((key) => [parts[key], deepCopy(parts[key]?.stateDict())] as const);
   try {

@@ -203,47 +203,29 @@ export interface AdamHyper {
   readonly gradScale: number;
 }
 
-/** Memory use of a backend that manages its own storage (the wasm backend's linear memory). */
-export interface MemoryStats {
+/** The blocks of a backend's own device memory (the wasm backend's linear memory). */
+export interface DeviceMemory {
+  /** A block of at least `bytes` (16-byte aligned); returns its offset. Throws when the memory cannot provide it. */
+  allocBlock(bytes: number): number;
+  freeBlock(offset: number): void;
+  /** A view of `size` elements of `dtype` at `offset`. */
+  view(dtype: DType, offset: number, size: number): FloatArray;
+  /** Called when an allocation cannot be met by growing: the storage layer evicts what it can. */
+  onPressure: ((bytes: number) => void) | null;
   /** Bytes in live blocks. */
-  inUse: number;
-  /** Live blocks. */
-  blocks: number;
-  /** Bytes of freed blocks kept for reuse. */
-  cached: number;
-  /** Size of the backend's memory in bytes. */
-  memoryBytes: number;
-  /** Largest inUse seen. */
-  peak: number;
+  inUseBytes(): number;
+  stats(): { inUse: number; blocks: number; cached: number; memoryBytes: number; peak: number; maxBytes: number };
 }
 
 /**
- * Storage allocation and the kernels that run on it. A backend that manages its own memory (wasm) frees
- * storage deterministically: at the end of a scope (everything allocated inside it and not kept), on
- * free(), and — as a backstop — when a view is garbage-collected. The js backend leaves all of it to the
- * garbage collector, so its memory methods do nothing.
+ * A backend: kernels, and where tensor storage lives. The js backend computes on ordinary typed arrays
+ * (`device` null: the garbage collector owns them); the wasm backend has its own device memory, whose blocks
+ * the storage layer (src/memory/) manages.
  */
 export interface Backend {
   readonly name: string;
-  /**
-   * An array of `size` elements, owned by this backend: zero-filled, or — with `zero` false, for outputs a
-   * kernel overwrites completely — with unspecified contents (saves a pass over memory).
-   */
-  alloc(dtype: DType, size: number, zero?: boolean): FloatArray;
   readonly kernels: Kernels;
-  /** Release the storage behind an array this backend allocated (no-op otherwise). */
-  free(a: FloatArray): void;
-  /** Let an array outlive the open scopes (parameters, gradients, optimizer state). */
-  keep(a: FloatArray): void;
-  beginScope(): void;
-  /** Close the innermost scope, freeing what it allocated except `keep` (which moves to the enclosing scope). */
-  endScope(keep: Iterable<FloatArray>): void;
-  /** Whether `a` is a whole block this backend allocated (not a subarray view, not foreign memory). */
-  ownsWhole(a: FloatArray): boolean;
-  /** False once the storage behind `a` was freed (reading it would see reused memory). */
-  isLive(a: FloatArray): boolean;
-  /** Memory use, or null for a garbage-collected backend. */
-  memoryStats(): MemoryStats | null;
+  readonly device: DeviceMemory | null;
 }
 
 export function arrayFor(dtype: DType): Float32ArrayConstructor | Float64ArrayConstructor {

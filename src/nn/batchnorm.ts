@@ -132,14 +132,14 @@ export abstract class BatchNorm extends Module {
     checkBatchNormArgs(`${name}(${this.numFeatures})`, x, this.numFeatures, useBatch, this.eps, this.#momentum, virtualBatchSize);
     if (this.weight && x.dtype !== this.weight.dtype || this.runningMean && x.dtype !== this.runningMean.dtype)
       throw new Error(`${name}: input is ${x.dtype} but the module is ${(this.weight ?? this.runningMean)!.dtype}; call module.to('${x.dtype}') or convert the input`);
-    const count = update ? this.numBatchesTracked!.data[0] + 1 : 0;
+    const count = update ? this.numBatchesTracked!.item() + 1 : 0;
     // cumulative: the factor 1/n gives the plain average of all batch statistics so far
     const momentum = this.runningStats === 'cumulative' ? 1 - 1 / Math.max(count, 1) : this.#momentum;
     const y = batchNorm(x, useBatch && !update ? null : this.runningMean, useBatch && !update ? null : this.runningVar, {
       weight: this.weight, bias: this.bias, training: useBatch, momentum, eps: this.eps, unbiasedRunningVar: this.unbiasedRunningVar,
       virtualBatchSize, renorm: update ? this.#renorm : null,
     });
-    if (update) this.numBatchesTracked!.data[0] = count;
+    if (update) this.numBatchesTracked!.storage.write()[0] = count;
     return y;
   }
 

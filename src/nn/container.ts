@@ -1,5 +1,5 @@
 import type { Tensor } from '../tensor/index.js';
-import { Module } from './module.js';
+import { Module, callModule } from './module.js';
 
 /**
  * A chain of modules applied in order; children are named "0", "1", … as in PyTorch, so a state dict of
@@ -32,7 +32,7 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    for (const m of this.#layers) x = m.forward(x);
+    for (const m of this.#layers) x = callModule(m, x);
     return x;
   }
 }

@@ -1,7 +1,6 @@
-import { apply } from '../autograd/index.js';
 import { convOutSize } from '../autograd/ops/conv.js';
 import type { DType } from '../kernels/types.js';
-import { Tensor, formatShape, zeros } from '../tensor/index.js';
+import { Tensor, formatShape, op, zeros } from '../tensor/index.js';
 import { kaimingUniform, uniform } from './init.js';
 import { Module } from './module.js';
 
@@ -49,8 +48,7 @@ function conv2dChecked(what: string, x: Tensor, weight: Tensor, bias: Tensor | n
     throw new Error(`${what}: kernel ${kh}×${kw} (dilation ${d[0]}×${d[1]}: ${eh}×${ew} effective) is larger than the padded input ` +
       `${H + 2 * p[0]}×${W + 2 * p[1]} (input ${formatShape(x.shape)}, padding ${p[0]}×${p[1]})`);
   }
-  const { out, node } = apply('conv2d', [x, weight, bias], { stride: s, padding: p, dilation: d, groups });
-  return new Tensor(out.data, out.shape, { node });
+  return op('conv2d', [x, weight, bias], { stride: s, padding: p, dilation: d, groups });
 }
 
 /**

@@ -1,4 +1,5 @@
-import { getBackend } from '../kernels/index.js';
+import { arrayFor } from '../kernels/index.js';
+import { hostStorage } from '../memory/index.js';
 import { globalRng, type Rng } from '../random.js';
 import { Tensor } from '../tensor/index.js';
 import { Module } from './module.js';
@@ -25,10 +26,10 @@ export function dropout(x: Tensor, p = 0.5, training = true, rng: Rng = globalRn
   checkP('dropout', p);
   if (!(x instanceof Tensor)) throw new Error('dropout: expected a Tensor input');
   if (!training || p === 0) return x;
-  const mask = getBackend().alloc(x.dtype, x.size);
+  const mask = new (arrayFor(x.dtype))(x.size);
   const scale = 1 / (1 - p), threshold = p * 4294967296; // drop when a uniform 32-bit integer < p·2³²
   for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() < threshold ? 0 : scale;
-  return x.mul(new Tensor(mask, x.shape));
+  return x.mul(new Tensor(hostStorage(mask), x.shape));
 }
 
 /**

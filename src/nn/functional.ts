@@ -1,8 +1,9 @@
-import { apply, noGrad } from '../autograd/index.js';
+import type { Arr } from '../autograd/index.js';
 import { getBackend } from '../kernels/index.js';
-import type { NormLayout } from '../kernels/types.js';
+import type { FloatArray, NormLayout } from '../kernels/types.js';
 import { statCount, statSize } from '../kernels/types.js';
-import { Tensor, formatShape } from '../tensor/index.js';
+import { trusted } from '../memory/index.js';
+import { Tensor, formatShape, op, opWithAux } from '../tensor/index.js';
 
 export { linear } from './linear.js';
 export { conv2d } from './conv.js';
@@ -99,8 +100,12 @@ function checkVector(what: string, name: string, t: Tensor | null | undefined, C
  * y.mean().item(); // => 0
  * ```
  */
-export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null,
-  { weight = null, bias = null, training = false, momentum = 0.9, eps = 1e-5, unbiasedRunningVar = true, virtualBatchSize, renorm = null }: BatchNormFnOptions = {}): Tensor {
+export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormFnOptions = {}): Tensor {
+  return trusted(() => batchNormChecked(x, runningMean, runningVar, options));
+}
+
+function batchNormChecked(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null,
+  { weight = null, bias = null, training = false, momentum = 0.9, eps = 1e-5, unbiasedRunningVar = true, virtualBatchSize, renorm = null }: BatchNormFnOptions): Tensor {
   const what = 'batchNorm';
   checkBatchNormArgs(what, x, null, training, eps, momentum, virtualBatchSize);
   checkRenorm(what, renorm);
@@ -115,50 +120,42 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   checkVector(what, 'weight', weight, C, x);
   checkVector(what, 'bias', bias, C, x);
   const layout = channelLayout(x, training ? ghost : undefined);
-  const be = getBackend();
-  if (!training) {
-    const { out, node } = apply('norm', [x, weight, bias], { layout, eps, stats: { mean: runningMean!.data, variance: runningVar!.data } });
-    return new Tensor(out.data, out.shape, { node });
-  }
+  if (!training) return op('norm', [x, weight, bias], { layout, eps, stats: { mean: hostF64(runningMean!), variance: hostF64(runningVar!) } });
   const G = statCount(layout), B = G / C;
-  const statsOut = runningMean ? { mean: be.alloc('float64', G), variance: be.alloc('float64', G) } : undefined;
-  const renormAttr = renorm && runningMean ? { runningMean: runningMean.data, runningVar: runningVar!.data, rMax: renorm.rMax, dMax: renorm.dMax } : undefined;
-  const { out, node } = apply('norm', [x, weight, bias], { layout, eps, statsOut, renorm: renormAttr });
-  if (statsOut) {
+  const renormAttr = renorm && runningMean ? { runningMean: hostF64(runningMean), runningVar: hostF64(runningVar!), rMax: renorm.rMax, dMax: renorm.dMax } : undefined;
+  const { y, aux } = opWithAux('norm', [x, weight, bias], { layout, eps, wantStats: runningMean !== null, renorm: renormAttr });
+  if (runningMean) {
     const m = statSize(layout);
     // Ghost batches: the running statistics follow the mean over groups of each group's statistics.
-    const mean = B > 1 ? meanOverGroups(statsOut.mean, B, C) : statsOut.mean;
-    const variance = B > 1 ? meanOverGroups(statsOut.variance, B, C) : statsOut.variance;
-    updateRunning(runningMean!, mean, momentum, 1);
-    updateRunning(runningVar!, variance, momentum, unbiasedRunningVar ? m / (m - 1) : 1);
+    updateRunning(runningMean, meanOverGroups(aux.mean, B, C), momentum, 1);
+    updateRunning(runningVar!, meanOverGroups(aux.variance, B, C), momentum, unbiasedRunningVar ? m / (m - 1) : 1);
   }
-  return new Tensor(out.data, out.shape, { node });
+  return y;
 }
 
-/** [B, C] statistics → their mean over B. */
-function meanOverGroups(stats: Float32Array | Float64Array, B: number, C: number): Float64Array {
+/** A tensor's values as a new float64 host array (statistics handed to an op as attributes). */
+function hostF64(t: Tensor): Float64Array {
+  return Float64Array.from(t.storage.peek());
+}
+
+/** [B, C] statistics → their mean over B (the statistics themselves when B is 1). */
+function meanOverGroups(stats: Arr, B: number, C: number): FloatArray {
+  if (B === 1) return stats.data;
   const out = new Float64Array(C);
-  getBackend().kernels.reduce('sum', stats, [B, C], [0], out);
+  getBackend().kernels.reduce('sum', stats.data, [B, C], [0], out);
   getBackend().kernels.binaryScalar('div', out, B, out, false);
   return out;
 }
 
 /** running ← running·momentum + batch·scale·(1 − momentum), in place; computed in float64, rounded once into running. */
-function updateRunning(running: Tensor, batch: Float32Array | Float64Array, momentum: number, scale: number): void {
-  const be = getBackend(), k = be.kernels;
-  noGrad(() => {
-    const r = be.alloc('float64', running.size), b = be.alloc('float64', running.size);
-    k.copy(running.data, r);
-    k.binaryScalar('mul', batch, scale * (1 - momentum), b, false);
-    k.binaryScalar('mul', r, momentum, r, false);
-    k.binary('add', r, running.shape, b, running.shape, r, running.shape);
-    k.copy(r, running.data);
-  });
+function updateRunning(running: Tensor, batch: FloatArray, momentum: number, scale: number): void {
+  const f = scale * (1 - momentum), out = running.storage.write();
+  for (let i = 0; i < out.length; i++) out[i] = out[i] * momentum + batch[i] * f;
 }
 
 /** Class indices as an Int32Array, checked against N rows and C classes. */
 function classIndices(target: Int32Array | readonly number[] | Tensor, N: number, C: number, logits: Tensor): Int32Array {
-  const src: ArrayLike<number> = target instanceof Tensor ? target.data : target;
+  const src: ArrayLike<number> = target instanceof Tensor ? target.storage.peek() : target;
   if (!src || typeof src.length !== 'number') throw new Error('crossEntropy: target must be class indices (Int32Array, number[] or Tensor)');
   if (target instanceof Tensor && target.ndim !== 1) throw new Error(`crossEntropy: target must be 1-D class indices, got shape ${formatShape(target.shape)}`);
   if (src.length !== N) throw new Error(`crossEntropy: logits ${formatShape(logits.shape)} have ${N} rows but target has ${src.length} entries`);
@@ -183,8 +180,7 @@ export function crossEntropy(logits: Tensor, target: Int32Array | readonly numbe
   if (!(logits instanceof Tensor) || logits.ndim !== 2) throw new Error(`crossEntropy: expected logits [N, C], got shape ${logits instanceof Tensor ? formatShape(logits.shape) : typeof logits}`);
   const [N, C] = logits.shape;
   if (N === 0) throw new Error(`crossEntropy: logits ${formatShape(logits.shape)} hold no rows`);
-  const { out, node } = apply('crossEntropy', [logits], { target: classIndices(target, N, C, logits) });
-  return new Tensor(out.data, out.shape, { node });
+  return op('crossEntropy', [logits], { target: classIndices(target, N, C, logits) });
 }
 
 /**
@@ -194,7 +190,7 @@ export function crossEntropy(logits: Tensor, target: Int32Array | readonly numbe
 export function mseLoss(input: Tensor, target: Tensor): Tensor {
   if (input.ndim !== target.ndim || input.shape.some((d, i) => d !== target.shape[i]))
     throw new Error(`mseLoss: input ${formatShape(input.shape)} and target ${formatShape(target.shape)} must have the same shape`);
-  return input.sub(target).square().mean();
+  return trusted(() => input.sub(target).square().mean());
 }
 
 // ---- LayerNorm, GroupNorm, InstanceNorm: the same fused `norm` op, statistics per sample ----
@@ -219,9 +215,8 @@ function groupLayout(x: Tensor, groups: number): NormLayout {
 
 /** The fused norm op with batch-free statistics (per sample and group) on `layout`. */
 function perSampleNorm(x: Tensor, layout: NormLayout, eps: number, weight: Tensor | null, bias: Tensor | null,
-  stats?: { mean: Float32Array | Float64Array; variance: Float32Array | Float64Array }, statsOut?: { mean: Float64Array; variance: Float64Array }): Tensor {
-  const { out, node } = apply('norm', [x, weight, bias], { layout, eps, stats, statsOut });
-  return new Tensor(out.data, out.shape, { node });
+  stats?: { mean: Float64Array; variance: Float64Array }): Tensor {
+  return op('norm', [x, weight, bias], { layout, eps, stats });
 }
 
 /** Options of the functional layer normalization. */
@@ -342,7 +337,11 @@ export interface InstanceNormFnOptions {
  * y.sum(2).toArray(); // => [[0, 0]]
  * ```
  */
-export function instanceNorm(x: Tensor, { runningMean = null, runningVar = null, weight = null, bias = null, useInputStats = true, momentum = 0.9, eps = 1e-5 }: InstanceNormFnOptions = {}): Tensor {
+export function instanceNorm(x: Tensor, options: InstanceNormFnOptions = {}): Tensor {
+  return trusted(() => instanceNormChecked(x, options));
+}
+
+function instanceNormChecked(x: Tensor, { runningMean = null, runningVar = null, weight = null, bias = null, useInputStats = true, momentum = 0.9, eps = 1e-5 }: InstanceNormFnOptions): Tensor {
   const what = 'instanceNorm';
   if (x instanceof Tensor && x.ndim < 2) throw new Error(`${what}: expected an input [N, C, *] of rank ≥ 2, got shape ${formatShape(x.shape)}`);
   const C = x instanceof Tensor ? x.shape[1] : 0;
@@ -352,21 +351,18 @@ export function instanceNorm(x: Tensor, { runningMean = null, runningVar = null,
   checkVector(what, 'runningVar', runningVar, C, x);
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`${what}: momentum must be in [0, 1], got ${momentum}`);
   const layout = groupLayout(x, C), N = layout.N, S = layout.S;
-  const be = getBackend();
   if (!useInputStats) {
     if (!runningMean) throw new Error(`${what}: useInputStats false needs runningMean and runningVar`);
     // the per-channel running statistics repeated for every sample: the [N·C] statistics of the layout
-    const mean = be.alloc('float64', N * C), variance = be.alloc('float64', N * C);
-    be.kernels.broadcastTo(runningMean.data, [1, C], mean, [N, C]);
-    be.kernels.broadcastTo(runningVar!.data, [1, C], variance, [N, C]);
+    const rm = runningMean.storage.peek(), rv = runningVar!.storage.peek();
+    const mean = new Float64Array(N * C), variance = new Float64Array(N * C);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) { mean[n * C + c] = rm[c]; variance[n * C + c] = rv[c]; }
     return perSampleNorm(x, layout, eps, weight, bias, { mean, variance });
   }
   if (S <= 1) throw new Error(`${what}: expected more than 1 spatial element when using input statistics, got input shape ${formatShape(x.shape)}`);
-  const statsOut = runningMean ? { mean: be.alloc('float64', N * C) as Float64Array, variance: be.alloc('float64', N * C) as Float64Array } : undefined;
-  const y = perSampleNorm(x, layout, eps, weight, bias, undefined, statsOut);
-  if (statsOut) {
-    updateRunning(runningMean!, meanOverGroups(statsOut.mean, N, C), momentum, 1);
-    updateRunning(runningVar!, meanOverGroups(statsOut.variance, N, C), momentum, S / (S - 1));
-  }
+  if (!runningMean) return perSampleNorm(x, layout, eps, weight, bias);
+  const { y, aux } = opWithAux('norm', [x, weight, bias], { layout, eps, wantStats: true });
+  updateRunning(runningMean, meanOverGroups(aux.mean, N, C), momentum, 1);
+  updateRunning(runningVar!, meanOverGroups(aux.variance, N, C), momentum, S / (S - 1));
   return y;
 }

@@ -11,3 +11,19 @@ export { Flatten, Unflatten } from './flatten.js';
 export { RNN, LSTM, RecurrentBase, type RNNOptions, type LSTMOptions, type RecurrentOptions, type RecurrentBatchNorm, type RecurrentState, type RecurrentResult } from './rnn.js';
 export * as functional from './functional.js';
 export * as init from './init.js';
+
+import { libraryModules } from './module.js';
+import { Linear } from './linear.js';
+import { Sigmoid, ReLU, Tanh, Identity } from './activation.js';
+import { Sequential } from './container.js';
+import { BatchNorm1d, BatchNorm2d } from './batchnorm.js';
+import { LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d } from './normalization.js';
+import { Conv2d } from './conv.js';
+import { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pooling.js';
+import { Dropout } from './dropout.js';
+import { Flatten, Unflatten } from './flatten.js';
+import { RNN, LSTM } from './rnn.js';
+
+// The built-in modules' forward runs as library code (intermediate tensors are freed as soon as nothing needs them).
+libraryModules(Linear, Sigmoid, ReLU, Tanh, Identity, Sequential, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d,
+  InstanceNorm2d, Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout, Flatten, Unflatten, RNN, LSTM);

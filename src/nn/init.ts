@@ -1,4 +1,3 @@
-import { noGrad } from '../autograd/index.js';
 import { globalRng, type Rng } from '../random.js';
 import { formatShape, type Tensor } from '../tensor/index.js';
 
@@ -15,7 +14,8 @@ export function fans(t: Tensor): { fanIn: number; fanOut: number } {
 }
 
 function fill(t: Tensor, f: () => number): Tensor {
-  noGrad(() => { for (let i = 0; i < t.size; i++) t.data[i] = f(); });
+  const d = t.storage.write();
+  for (let i = 0; i < d.length; i++) d[i] = f();
   return t;
 }
 

@@ -1,6 +1,5 @@
-import { apply } from '../autograd/index.js';
 import type { DType } from '../kernels/types.js';
-import { Tensor, formatShape, zeros } from '../tensor/index.js';
+import { Tensor, formatShape, op, zeros } from '../tensor/index.js';
 import { kaimingUniform, uniform } from './init.js';
 import { Module } from './module.js';
 
@@ -18,8 +17,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     throw new Error(`linear: input shape ${formatShape(x.shape)} does not end in the weight's in_features ${I} (weight ${formatShape(weight.shape)})`);
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== O)) throw new Error(`linear: bias shape ${formatShape(bias.shape)} does not match out_features ${O}`);
   if (x.dtype !== weight.dtype) throw new Error(`linear: input dtype ${x.dtype} does not match the weight's ${weight.dtype}; convert with .to() first`);
-  const { out, node } = apply('linear', [x, weight, bias], {});
-  return new Tensor(out.data, out.shape, { node });
+  return op('linear', [x, weight, bias], {});
 }
 
 /**

@@ -1,6 +1,6 @@
 import { getBackend } from '../kernels/index.js';
 import type { DType, FloatArray } from '../kernels/types.js';
-import { noGrad } from '../autograd/index.js';
+import { allocStorage, asUser, trusted } from '../memory/index.js';
 import { Tensor, formatShape, tensor, type NestedArray } from '../tensor/index.js';
 
 /** snake_case (PyTorch state-dict names) → camelCase (TypeScript property names). */
@@ -63,7 +63,7 @@ export abstract class Module {
       Object.defineProperty(this, 'forward', {
         value: (...xs: Tensor[]) => {
           const y = inner.apply(this, xs);
-          for (const h of [...hooks]) h(this, xs, y);
+          for (const h of [...hooks]) asUser(() => h(this, xs, y), xs, y);
           return y;
         },
         enumerable: false, configurable: true, writable: true,
@@ -75,11 +75,11 @@ export abstract class Module {
 
   /** Register a trainable tensor under `name` (requiresGrad is switched on); defines property `prop`. */
   registerParameter(name: string, t: Tensor | null, prop = camel(name)): void {
-    if (t) { t.requiresGrad = true; getBackend().keep(t.data); }
+    if (t) { t.requiresGrad = true; t.storage.persist(); }
     this._parameters.set(name, t);
     Object.defineProperty(this, prop, {
       get: () => this._parameters.get(name) ?? null,
-      set: (v: Tensor | null) => { if (v) { v.requiresGrad = true; getBackend().keep(v.data); } this._parameters.set(name, v); },
+      set: (v: Tensor | null) => { if (v) { v.requiresGrad = true; v.storage.persist(); } this._parameters.set(name, v); },
       enumerable: false, configurable: true,
     });
   }
@@ -89,11 +89,11 @@ export abstract class Module {
    * num_batches_tracked) that `to(dtype)` leaves alone, as PyTorch leaves integer buffers alone.
    */
   registerBuffer(name: string, t: Tensor | null, { prop = camel(name), integer = false }: { prop?: string; integer?: boolean } = {}): void {
-    if (t) getBackend().keep(t.data);
+    if (t) t.storage.persist();
     this._buffers.set(name, { tensor: t, integer });
     Object.defineProperty(this, prop, {
       get: () => this._buffers.get(name)?.tensor ?? null,
-      set: (v: Tensor | null) => { if (v) getBackend().keep(v.data); this._buffers.set(name, { tensor: v, integer }); },
+      set: (v: Tensor | null) => { if (v) v.storage.persist(); this._buffers.set(name, { tensor: v, integer }); },
       enumerable: false, configurable: true,
     });
   }
@@ -171,7 +171,7 @@ export abstract class Module {
    * storage at once (see Tensor.dropGrad): clone a gradient first if you need it afterwards.
    */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.dropGrad();
+    trusted(() => { for (const p of this.parameters()) p.dropGrad(); });
   }
 
   /**
@@ -229,14 +229,14 @@ export abstract class Module {
     }
     if (problems.length) throw new Error(`loadStateDict: ${problems.join('; ')}`);
     for (const [n, t] of own) {
-      const d = values.get(n)!;
-      for (let i = 0; i < d.length; i++) t.data[i] = d[i];
+      const d = values.get(n)!, out = t.storage.write();
+      for (let i = 0; i < d.length; i++) out[i] = d[i];
     }
   }
 }
 
 function asValues(v: StateValue): { data: ArrayLike<number> | null; shape: readonly number[] | null } {
-  if (v instanceof Tensor) return { data: v.data, shape: v.shape };
+  if (v instanceof Tensor) return { data: v.storage.copyToHost(), shape: v.shape };
   if (Array.isArray(v) && v.some((x) => Array.isArray(x))) {
     try { return asValues(tensor(v as NestedArray, undefined, { dtype: 'float64' })); } catch { return { data: null, shape: null }; }
   }
@@ -246,8 +246,43 @@ function asValues(v: StateValue): { data: ArrayLike<number> | null; shape: reado
 }
 
 function convert(t: Tensor, dtype: DType, param: boolean): Tensor {
-  const d = getBackend().alloc(dtype, t.size);
-  getBackend().keep(d);
-  noGrad(() => getBackend().kernels.copy(t.data, d));
-  return new Tensor(d, t.shape, { requiresGrad: param });
+  return trusted(() => {
+    const s = allocStorage(dtype, t.shape, false).persist();
+    getBackend().kernels.copy(t.arr.data, s.write());
+    return new Tensor(s, t.shape, { requiresGrad: param });
+  });
+}
+
+/** Built-in module classes: their forward runs as library code (see `libraryModules`). */
+const LIBRARY = new Set<unknown>();
+const WRAPPED = new WeakSet<object>();
+
+/**
+ * Register built-in module classes. Their `forward` (wherever it is defined up the class chain) then runs
+ * as library code for instances of exactly these classes: tensors it makes and does not return are private
+ * to it, freed as soon as nothing needs them (see src/memory/storage.ts). Instances of user subclasses, and
+ * user-defined modules, run as user code: whatever they keep stays valid.
+ */
+export function libraryModules(...classes: (abstract new (...args: never[]) => Module)[]): void {
+  for (const cls of classes) {
+    LIBRARY.add(cls);
+    let proto = cls.prototype as object;
+    while (!Object.prototype.hasOwnProperty.call(proto, 'forward')) proto = Object.getPrototypeOf(proto) as object;
+    const f = (proto as Module).forward;
+    if (WRAPPED.has(f)) continue;
+    const wrapped = function (this: Module, ...xs: Tensor[]): Tensor {
+      return LIBRARY.has(this.constructor) ? trusted(() => f.apply(this, xs)) : f.apply(this, xs);
+    };
+    WRAPPED.add(wrapped);
+    (proto as Module).forward = wrapped;
+  }
+}
+
+/**
+ * Call a child's forward from a module's forward. A built-in child runs as part of the caller; a user-defined
+ * one (or one with forward hooks) runs as user code, so tensors it is given or keeps stay valid.
+ */
+export function callModule(m: Module, ...xs: Tensor[]): Tensor {
+  if (LIBRARY.has(m.constructor) && !Object.prototype.hasOwnProperty.call(m, 'forward')) return m.forward(...xs);
+  return asUser(() => m.forward(...xs), xs);
 }

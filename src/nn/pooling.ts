@@ -1,6 +1,5 @@
-import { apply } from '../autograd/index.js';
 import { adaptiveAxis, slidingAxis, type PoolAttrs } from '../autograd/ops/pool.js';
-import { Tensor, formatShape } from '../tensor/index.js';
+import { Tensor, formatShape, op } from '../tensor/index.js';
 import { pair, type Size2 } from './conv.js';
 import { Module } from './module.js';
 
@@ -34,8 +33,7 @@ function slidingWindows(what: string, x: Tensor, kernelSize: Size2, { stride, pa
 }
 
 function pool(name: 'maxPool2d' | 'avgPool2d', x: Tensor, attrs: PoolAttrs): Tensor {
-  const { out, node } = apply(name, [x], attrs);
-  return new Tensor(out.data, out.shape, { node });
+  return op(name, [x], attrs);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { DType } from '../kernels/types.js';
+import { publishIn, trusted } from '../memory/index.js';
 import { Tensor, formatShape, stack, zeros } from '../tensor/index.js';
 import { BatchNorm1d, type BatchNormOptions } from './batchnorm.js';
 import { uniform } from './init.js';
@@ -143,7 +144,7 @@ export abstract class RecurrentBase extends Module {
       } else if (batchNorm !== 'none') {
         const makeBN = (size: number) => {
           const bn = new BatchNorm1d(size, { ...batchNormOptions, dtype });
-          bn.weight?.data.fill(batchNormGamma);
+          bn.weight?.storage.write().fill(batchNormGamma);
           return bn;
         };
         const bn = (kind: string, size: number) => {
@@ -180,6 +181,10 @@ export abstract class RecurrentBase extends Module {
    * [numLayers, N, hiddenSize], all differentiable.
    */
   forwardWithState(x: Tensor, state: { h?: Tensor; c?: Tensor } = {}): RecurrentResult {
+    return trusted(() => this.#forwardWithState(x, state));
+  }
+
+  #forwardWithState(x: Tensor, state: { h?: Tensor; c?: Tensor }): RecurrentResult {
     const what = `${this.constructor.name}(${this.inputSize}, ${this.hiddenSize})`;
     const lstm = this.gates === 4, H = this.hiddenSize;
     if (!(x instanceof Tensor)) throw new Error(`${what}: expected a Tensor input [N, T, ${this.inputSize}]`);
@@ -238,6 +243,7 @@ export abstract class RecurrentBase extends Module {
   protected run(x: Tensor, h0?: Tensor, c0?: Tensor): Tensor {
     const { output, h, c } = this.forwardWithState(x, { h: h0, c: c0 });
     this.finalState = { h, c };
+    publishIn(this.finalState); // user code reads it from the module
     return output;
   }
 

@@ -52,7 +52,7 @@ abstract class AdamFamily extends Optimizer {
   protected update(p: Tensor, grad: FloatArray, st: ParamState, _fresh: boolean, clipValue: number, gradScale: number): void {
     st.step++;
     const b = st.buffers;
-    getBackend().kernels.adamUpdate(p.data, grad, b.exp_avg, b.exp_avg_sq, b.max_exp_avg_sq ?? null, {
+    getBackend().kernels.adamUpdate(p.storage.write(), grad, b.exp_avg.write(), b.exp_avg_sq.write(), b.max_exp_avg_sq?.write() ?? null, {
       lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,
       decoupled: this.decoupled, amsgrad: this.amsgrad, step: st.step, clipValue, gradScale,
     });

@@ -1,5 +1,6 @@
 import { getBackend } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
+import { trusted } from '../memory/index.js';
 import { Tensor } from '../tensor/index.js';
 import { positive } from './options.js';
 
@@ -90,14 +91,16 @@ function gradsOf(params: Iterable<Tensor> | Tensor, what: string): Tensor[] {
  */
 export function clipGradNorm(params: Iterable<Tensor> | Tensor, maxNorm: number): number {
   positive('clipGradNorm', 'maxNorm', maxNorm);
-  const grads = gradsOf(params, 'clipGradNorm');
-  const k = getBackend().kernels;
-  let sq = 0;
-  for (const g of grads) sq += k.sumSquares(g.data);
-  const total = Math.sqrt(sq);
-  const coef = Math.min(maxNorm / (total + 1e-6), 1);
-  for (const g of grads) k.binaryScalar('mul', g.data, coef, g.data, false);
-  return total;
+  return trusted(() => {
+    const grads = gradsOf(params, 'clipGradNorm');
+    const k = getBackend().kernels;
+    let sq = 0;
+    for (const g of grads) sq += k.sumSquares(g.arr.data);
+    const total = Math.sqrt(sq);
+    const coef = Math.min(maxNorm / (total + 1e-6), 1);
+    for (const g of grads) { const d = g.storage.write(); k.binaryScalar('mul', d, coef, d, false); }
+    return total;
+  });
 }
 
 /**
@@ -117,8 +120,11 @@ export function clipGradNorm(params: Iterable<Tensor> | Tensor, maxNorm: number)
 export function clipGradValue(params: Iterable<Tensor> | Tensor, clipValue: number): void {
   positive('clipGradValue', 'clipValue', clipValue);
   const k = getBackend().kernels;
-  for (const g of gradsOf(params, 'clipGradValue')) {
-    k.binaryScalar('max', g.data, -clipValue, g.data, false);
-    k.binaryScalar('min', g.data, clipValue, g.data, false);
-  }
+  trusted(() => {
+    for (const g of gradsOf(params, 'clipGradValue')) {
+      const d = g.storage.write();
+      k.binaryScalar('max', d, -clipValue, d, false);
+      k.binaryScalar('min', d, clipValue, d, false);
+    }
+  });
 }

@@ -1,5 +1,6 @@
 import { getBackend } from '../kernels/index.js';
-import type { FloatArray } from '../kernels/types.js';
+import type { DType, FloatArray } from '../kernels/types.js';
+import { Storage, allocStorage, hostStorage, trusted } from '../memory/index.js';
 import { Tensor, formatShape } from '../tensor/index.js';
 import { gradScales, type ClipOptions } from './clip.js';
 import { nonNegative, optionalPositive } from './options.js';
@@ -7,7 +8,8 @@ import { nonNegative, optionalPositive } from './options.js';
 /** One parameter's optimizer state: a step count and named buffers shaped like the parameter. */
 export interface ParamState {
   step: number;
-  readonly buffers: Record<string, FloatArray>;
+  /** The buffers (momentum, moments), each the parameter's size and dtype; persistent storage. */
+  readonly buffers: Record<string, Storage>;
 }
 
 /** One parameter's saved state: `step` (Adam/AdamW) and its buffers, by PyTorch name. */
@@ -67,7 +69,7 @@ export abstract class Optimizer implements ClipOptions {
   /** Per-parameter state, null until the parameter's first update. */
   protected readonly state: (ParamState | null)[];
   private _lr: number;
-  private readonly scratch = new Map<string, FloatArray>();
+  private readonly scratch = new Map<DType, Storage>();
 
   protected constructor(readonly name: string, params: Iterable<Tensor>, lr: unknown, clip: ClipOptions) {
     if (params === null || typeof (params as Iterable<Tensor>)?.[Symbol.iterator] !== 'function')
@@ -112,16 +114,17 @@ export abstract class Optimizer implements ClipOptions {
    * is set); the others are skipped.
    */
   step(): void {
+    trusted(() => this.stepAll());
+  }
+
+  private stepAll(): void {
     const active: number[] = [];
     const grads: FloatArray[] = [];
     this.params.forEach((p, i) => {
-      const g = p.grad;
+      const g = p.grad; // its shape and dtype match p (the grad setter and the tape guarantee it)
       if (!g) return;
-      if (g.size !== p.size || g.ndim !== p.ndim || g.shape.some((d, j) => d !== p.shape[j]))
-        throw new Error(`${this.name}.step: parameter ${i} has shape ${formatShape(p.shape)} but its grad has shape ${formatShape(g.shape)}`);
-      if (g.dtype !== p.dtype) throw new Error(`${this.name}.step: parameter ${i} is ${p.dtype} but its grad is ${g.dtype}`);
       active.push(i);
-      grads.push(g.data);
+      grads.push(g.arr.data);
     });
     const scales = gradScales(grads, this, (like, n) => this.scratchFor(like, n));
     const cv = this.clipValue ?? Infinity;
@@ -138,26 +141,25 @@ export abstract class Optimizer implements ClipOptions {
    * and `Module.zeroGrad`), or fill them with zeros when `setToNone` is false.
    */
   zeroGrad(setToNone = true): void {
-    for (const p of this.params) {
-      if (setToNone) p.dropGrad();
-      else if (p.grad) getBackend().kernels.fill(p.grad.data, 0);
-    }
+    trusted(() => {
+      for (const p of this.params) {
+        if (setToNone) p.dropGrad();
+        else if (p.grad) getBackend().kernels.fill(p.grad.storage.write(), 0);
+      }
+    });
   }
 
   private newState(p: Tensor): ParamState {
-    const buffers: Record<string, FloatArray> = {};
-    for (const b of this.layout().buffers) getBackend().keep((buffers[b] = getBackend().alloc(p.dtype, p.size))); // state outlives scopes
+    const buffers: Record<string, Storage> = {};
+    for (const b of this.layout().buffers) buffers[b] = allocStorage(p.dtype, p.shape).persist();
     return { step: 0, buffers };
   }
 
   private scratchFor(like: FloatArray, n: number): FloatArray {
     const dtype = like instanceof Float64Array ? 'float64' : 'float32';
     let s = this.scratch.get(dtype);
-    if (!s || s.length < n) {
-      this.scratch.set(dtype, (s = getBackend().alloc(dtype, Math.max(n, ...this.params.map((p) => p.size)))));
-      getBackend().keep(s);
-    }
-    return s.subarray(0, n);
+    if (!s || s.size < n) this.scratch.set(dtype, (s = allocStorage(dtype, [Math.max(n, ...this.params.map((p) => p.size))], false).persist()));
+    return s.write().subarray(0, n);
   }
 
   /**
@@ -173,7 +175,7 @@ export abstract class Optimizer implements ClipOptions {
       state: this.state.map((st) => {
         if (!st) return null;
         const out: ParamStateDict = step ? { step: st.step } : {};
-        for (const [k, b] of Object.entries(st.buffers)) out[k] = b.slice();
+        for (const [k, b] of Object.entries(st.buffers)) out[k] = b.copyToHost();
         return out;
       }),
     };
@@ -204,17 +206,16 @@ export abstract class Optimizer implements ClipOptions {
       const p = this.params[i];
       const s = step ? e.step : 0;
       if (typeof s !== 'number' || !Number.isInteger(s) || s < 0) throw new Error(`${what}: state[${i}].step must be an integer ≥ 0, got ${String(s)}`);
-      const bufs: Record<string, FloatArray> = {};
+      const bufs: Record<string, Storage> = {};
       for (const b of buffers) {
         const v = e[b] as ArrayLike<number>;
         if (v === null || typeof v !== 'object' || v.length !== p.size)
           throw new Error(`${what}: state[${i}].${b} has ${v && typeof v === 'object' ? v.length : 'no'} values, parameter ${i} has shape ${formatShape(p.shape)} (${p.size} values)`);
         const bad = Array.prototype.findIndex.call(v, (x: unknown) => typeof x !== 'number');
         if (bad >= 0) throw new Error(`${what}: state[${i}].${b}[${bad}] is not a number`);
-        const d = getBackend().alloc(p.dtype, p.size);
-        getBackend().keep(d);
+        const d = new (p.dtype === 'float32' ? Float32Array : Float64Array)(p.size);
         d.set(v);
-        bufs[b] = d;
+        bufs[b] = hostStorage(d).persist();
       }
       return { step: s, buffers: bufs };
     });

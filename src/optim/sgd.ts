@@ -78,7 +78,7 @@ export class SGD extends Optimizer {
   }
 
   protected update(p: Tensor, grad: FloatArray, st: ParamState, fresh: boolean, clipValue: number, gradScale: number): void {
-    getBackend().kernels.sgdUpdate(p.data, grad, st.buffers.momentum_buffer ?? null, {
+    getBackend().kernels.sgdUpdate(p.storage.write(), grad, st.buffers.momentum_buffer?.write() ?? null, {
       lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov,
       weightDecay: this.weightDecay, initBuf: fresh, clipValue, gradScale,
     });

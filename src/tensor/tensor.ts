@@ -1,7 +1,8 @@
-import { apply, backward as runBackward, type Arr, type Node, type OpAttrs, type OpName, type Variable } from '../autograd/index.js';
-import { getBackend } from '../kernels/index.js';
+import { apply, backward as runBackward, Arr, type Node, type OpAttrs, type OpName, type Variable } from '../autograd/index.js';
+import { arrayFor, getBackend } from '../kernels/index.js';
 import type { DType, FloatArray, Shape } from '../kernels/types.js';
 import { broadcastShapes, sizeOf } from '../kernels/types.js';
+import { Storage, allocStorage, hostStorage, inLibrary, trusted } from '../memory/index.js';
 
 export type TensorLike = Tensor | number;
 export type NestedArray = number | NestedArray[];
@@ -19,10 +20,28 @@ export function normAxis(axis: number, shape: Shape, what: string): number {
 }
 
 /**
+ * Apply op `name` and wrap its output: the one path from the Tensor API, nn and everything above to the op
+ * table and the tape (see autograd's `apply`, which checks the inputs' storage is alive).
+ */
+export function op<P extends OpName>(name: P, inputs: readonly (Tensor | null)[], attrs: OpAttrs[P]): Tensor {
+  const { out, node } = apply(name, inputs, attrs);
+  return new Tensor(out.storage, out.shape, { node });
+}
+
+/** As `op`, for an op with side results (norm's batch statistics): run inside library code, which consumes them. */
+export function opWithAux<P extends OpName>(name: P, inputs: readonly (Tensor | null)[], attrs: OpAttrs[P]): { y: Tensor; aux: Record<string, Arr> } {
+  const { out, node, aux } = apply(name, inputs, attrs);
+  return { y: new Tensor(out.storage, out.shape, { node }), aux: aux ?? {} };
+}
+
+/**
  * An n-dimensional array of float32 or float64 numbers with reverse-mode automatic differentiation.
  *
- * Data is contiguous, row-major, in `data` (allocated by the active backend). Operations that need a
+ * Values are contiguous and row-major; `data` gives them as a typed array. Operations that need a
  * gradient are recorded; `backward()` fills `.grad` of every leaf tensor created with `requiresGrad`.
+ *
+ * Memory manages itself: a tensor stays valid as long as you can reach it, with no scope or dispose needed
+ * (see README, "Backends and memory"); `dispose()` and `scope()` free storage early when you want that.
  *
  * Example:
  * ```ts
@@ -33,23 +52,71 @@ export function normAxis(axis: number, shape: Shape, what: string): number {
  * ```
  */
 export class Tensor implements Variable {
-  readonly data: FloatArray;
+  /** Where the values live (shared by views: reshape, detach). */
+  readonly storage: Storage;
   readonly shape: readonly number[];
-  readonly dtype: DType;
-  /** The accumulated gradient (leaves only), or null before the first backward. */
-  grad: Tensor | null = null;
   /** The op that produced this tensor (null for leaves and for results made without recording). */
   readonly node: Node | null;
+  /** The values as the op table takes them (same storage and shape). */
+  readonly arr: Arr;
   private _requiresGrad: boolean;
+  private _grad: Tensor | null = null;
 
-  constructor(data: FloatArray, shape: Shape, opts: { requiresGrad?: boolean; node?: Node | null } = {}) {
-    if (sizeOf(shape) !== data.length)
-      throw new Error(`Tensor: shape ${fmt(shape)} holds ${sizeOf(shape)} values but the data has ${data.length}`);
-    this.data = data;
+  /**
+   * A tensor over `data` (a Float32Array or Float64Array, used as is, not copied: it is the tensor's storage,
+   * as `.data` returns it) with the given shape. Library code passes a Storage instead.
+   */
+  constructor(data: FloatArray | Storage, shape: Shape, opts: { requiresGrad?: boolean; node?: Node | null } = {}) {
+    if (!(data instanceof Storage) && !(data instanceof Float32Array) && !(data instanceof Float64Array))
+      throw new Error(`Tensor: data must be a Float32Array or Float64Array, got ${data === null ? 'null' : (data as object)?.constructor?.name ?? typeof data}; use tensor() for other values`);
+    if (!Array.isArray(shape) || sizeOf(shape) !== (data instanceof Storage ? data.size : data.length))
+      throw new Error(`Tensor: shape ${Array.isArray(shape) ? fmt(shape) : String(shape)} holds ${Array.isArray(shape) ? sizeOf(shape) : '?'} values but the data has ${data instanceof Storage ? data.size : data.length}`);
+    this.storage = data instanceof Storage ? data : hostStorage(data, true);
     this.shape = Object.freeze([...shape]);
-    this.dtype = data instanceof Float64Array ? 'float64' : 'float32';
+    this.arr = new Arr(this.storage, this.shape);
     this.node = opts.node ?? null;
     this._requiresGrad = this.node !== null || (opts.requiresGrad ?? false);
+  }
+
+  get dtype(): DType {
+    return this.storage.dtype;
+  }
+
+  /**
+   * The values, row-major, as a typed array shared with the tensor: what you write into it is what later
+   * operations see, and in-place updates (an optimizer step on a parameter) show in it. With the wasm
+   * backend the tensor's values then live in this array for good, so kernels copy them in and out on every
+   * use: to only read values, `toArray()` and `item()` are cheaper.
+   */
+  get data(): FloatArray {
+    return this.storage.expose();
+  }
+
+  /** The accumulated gradient (leaves only), or null before the first backward. */
+  get grad(): Tensor | null {
+    const g = this._grad;
+    if (g && !inLibrary()) g.storage.escaped = true; // user code has it: replacing it must not free it
+    return g;
+  }
+
+  set grad(g: Tensor | null) {
+    if (g !== null && !(g instanceof Tensor)) throw new Error(`grad: expected a Tensor or null, got ${typeof g}`);
+    if (g && (g.dtype !== this.dtype || g.shape.length !== this.ndim || g.shape.some((d, i) => d !== this.shape[i])))
+      throw new Error(`grad: a gradient of shape ${fmt(g.shape)} (${g.dtype}) does not fit a tensor of shape ${fmt(this.shape)} (${this.dtype})`);
+    if (g && !inLibrary()) g.storage.escaped = true;
+    this.setGrad(g);
+  }
+
+  /** Replace .grad; the old gradient's storage is freed unless user code may hold it. */
+  private setGrad(g: Tensor | null): void {
+    const old = this._grad;
+    if (old === g) return;
+    this._grad = g;
+    g?.storage.persist();
+    if (old && old.storage !== g?.storage && old.storage.owner === 'persistent') {
+      if (old.storage.escaped) old.storage.owner = 'managed';
+      else old.storage.free();
+    }
   }
 
   /** Whether gradients flow to this tensor. Settable on leaves only (as in PyTorch). */
@@ -64,7 +131,7 @@ export class Tensor implements Variable {
 
   /** Number of elements. */
   get size(): number {
-    return this.data.length;
+    return this.storage.size;
   }
 
   get ndim(): number {
@@ -74,12 +141,6 @@ export class Tensor implements Variable {
   /** Whether the tensor was created by the user (not by a recorded op). */
   get isLeaf(): boolean {
     return this.node === null;
-  }
-
-  private static fromOp<P extends OpName>(name: P, inputs: readonly (Tensor | null)[], attrs: OpAttrs[P]): Tensor {
-    checkLive(name, inputs);
-    const { out, node } = apply(name, inputs, attrs);
-    return new Tensor(out.data, out.shape, { node });
   }
 
   /** Another operand as a tensor of a common dtype (float64 wins, as in PyTorch's type promotion). */
@@ -94,7 +155,7 @@ export class Tensor implements Variable {
 
   private binary(name: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum', other: TensorLike): Tensor {
     const [a, b] = this.pair(other, name);
-    return Tensor.fromOp(name, [a, b], {});
+    return op(name, [a, b], {});
   }
 
   /** Elementwise a + b with broadcasting. */
@@ -113,7 +174,7 @@ export class Tensor implements Variable {
   minimum(other: TensorLike): Tensor { return this.binary('minimum', other); }
 
   private unary(name: 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'relu' | 'tanh' | 'square' | 'reciprocal'): Tensor {
-    return Tensor.fromOp(name, [this], {});
+    return op(name, [this], {});
   }
 
   neg(): Tensor { return this.unary('neg'); }
@@ -142,7 +203,7 @@ export class Tensor implements Variable {
     const batchOk = b.ndim === 2 || (b.ndim === a.ndim && b.shape.slice(0, -2).every((d, i) => d === a.shape[i]));
     if (b.shape[b.ndim - 2] !== K || !batchOk)
       throw new Error(`matmul: shapes ${fmt(this.shape)} and ${fmt(other.shape)} do not match (inner dimensions ${K} and ${b.shape[b.ndim - 2]}${batchOk ? '' : ', or batch dimensions differ'})`);
-    const out = Tensor.fromOp('matmul', [a, b], {});
+    const out = op('matmul', [a, b], {});
     return vec ? out.reshape(out.shape.slice(0, -1)) : out;
   }
 
@@ -155,18 +216,18 @@ export class Tensor implements Variable {
 
   /** Sum over `axis` (a number, a list, or all axes when omitted). */
   sum(axis?: number | readonly number[], keepdim = false): Tensor {
-    return Tensor.fromOp('sum', [this], { axes: this.axes(axis, 'sum'), keepdim });
+    return op('sum', [this], { axes: this.axes(axis, 'sum'), keepdim });
   }
 
   /** Mean over `axis` (all axes when omitted). */
   mean(axis?: number | readonly number[], keepdim = false): Tensor {
-    return Tensor.fromOp('mean', [this], { axes: this.axes(axis, 'mean'), keepdim });
+    return op('mean', [this], { axes: this.axes(axis, 'mean'), keepdim });
   }
 
   /** Maximum over `axis` (all axes when omitted); the gradient is split evenly among tied maxima. */
   max(axis?: number | readonly number[], keepdim = false): Tensor {
     if (this.size === 0) throw new Error(`max: the tensor of shape ${fmt(this.shape)} is empty`);
-    return Tensor.fromOp('max', [this], { axes: this.axes(axis, 'max'), keepdim });
+    return op('max', [this], { axes: this.axes(axis, 'max'), keepdim });
   }
 
   /** Indices of the maxima along `axis` (default last), as a float tensor without gradient. */
@@ -175,9 +236,12 @@ export class Tensor implements Variable {
     const perm = this.shape.map((_, i) => i).filter((i) => i !== ax).concat([ax]);
     const x = ax === this.ndim - 1 ? this : this.detach().permute(perm);
     const C = this.shape[ax], R = this.size / C;
-    const out = getBackend().alloc(this.dtype, R);
-    getBackend().kernels.argmax(x.data, R, C, out);
-    return new Tensor(out, this.shape.filter((_, i) => i !== ax));
+    const shape = this.shape.filter((_, i) => i !== ax);
+    return trusted(() => {
+      const out = allocStorage(this.dtype, shape, false);
+      getBackend().kernels.argmax(x.arr.data, R, C, out.read());
+      return new Tensor(out, shape);
+    });
   }
 
   /** The same data under a new shape (one dimension may be −1). Shares storage with this tensor. */
@@ -192,7 +256,7 @@ export class Tensor implements Variable {
     }
     if (s.some((d) => !Number.isInteger(d) || d < 0) || sizeOf(s) !== this.size)
       throw new Error(`reshape: cannot reshape a tensor of shape ${fmt(this.shape)} (${this.size} values) into ${fmt(shape)}`);
-    return Tensor.fromOp('reshape', [this], { shape: s });
+    return op('reshape', [this], { shape: s });
   }
 
   /** Flatten axes start…end into one (PyTorch's flatten). */
@@ -207,7 +271,7 @@ export class Tensor implements Variable {
     const p = perm.map((a) => normAxis(a, this.shape, 'permute'));
     if (p.length !== this.ndim || new Set(p).size !== p.length)
       throw new Error(`permute: [${perm}] is not a permutation of the ${this.ndim} axes of shape ${fmt(this.shape)}`);
-    return Tensor.fromOp('permute', [this], { perm: p });
+    return op('permute', [this], { perm: p });
   }
 
   /** Swap two axes (default: the last two). A copy. */
@@ -223,7 +287,7 @@ export class Tensor implements Variable {
     const b = broadcastShapes(this.shape, shape);
     if (!b || b.length !== shape.length || b.some((d, i) => d !== shape[i]))
       throw new Error(`expand: a tensor of shape ${fmt(this.shape)} cannot be broadcast to ${fmt(shape)}`);
-    return Tensor.fromOp('expand', [this], { shape: [...shape] });
+    return op('expand', [this], { shape: [...shape] });
   }
 
   /** The slice [start, start + length) along `axis` (a copy, differentiable; PyTorch's narrow). A negative start counts from the end. */
@@ -233,7 +297,7 @@ export class Tensor implements Variable {
     const s = Number.isInteger(start) && start < 0 ? start + D : start;
     if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > D)
       throw new Error(`narrow: start ${start} and length ${length} do not fit axis ${axis} (size ${D}) of shape ${fmt(this.shape)}`);
-    return Tensor.fromOp('narrow', [this], { axis: a, start: s, length });
+    return op('narrow', [this], { axis: a, start: s, length });
   }
 
   /** Entry `index` along `axis`, that axis removed (PyTorch's select); a negative index counts from the end. */
@@ -246,7 +310,7 @@ export class Tensor implements Variable {
   /** log softmax over the last axis. */
   logSoftmax(): Tensor {
     if (this.ndim === 0) throw new Error('logSoftmax: expected a tensor of rank ≥ 1, got a scalar');
-    return Tensor.fromOp('logSoftmax', [this], {});
+    return op('logSoftmax', [this], {});
   }
 
   /** softmax over the last axis. */
@@ -257,52 +321,52 @@ export class Tensor implements Variable {
   /** This tensor in another dtype (itself when it already has it); differentiable. */
   to(dtype: DType): Tensor {
     if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`to: unknown dtype '${dtype}'; use 'float32' or 'float64'`);
-    return dtype === this.dtype ? this : Tensor.fromOp('cast', [this], { dtype });
+    return dtype === this.dtype ? this : op('cast', [this], { dtype });
   }
 
   /** A copy with its own storage; gradients flow back to this tensor. */
   clone(): Tensor {
-    return Tensor.fromOp('cast', [this], { dtype: this.dtype });
+    return op('cast', [this], { dtype: this.dtype });
   }
 
   /** The same storage, cut from the graph: no gradient flows through the result. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    return new Tensor(this.storage, this.shape);
   }
 
   /**
-   * Free this tensor's storage now (wasm backend; with js the garbage collector does it). Using it, or a
-   * tensor sharing its storage (reshape, detach), afterwards is an error.
+   * Free this tensor's storage now, rather than when memory management reclaims it. Using it, or a tensor
+   * sharing its storage (reshape, detach), afterwards is an error.
    */
   dispose(): void {
-    getBackend().free(this.data);
+    this.storage.free();
   }
 
   /**
-   * Set .grad to null and release its storage now (wasm backend; a no-op beyond that with js). Module and
-   * optimizer zeroGrad() use it, so training loops run at flat memory without waiting for the garbage
-   * collector; a reference kept to the old gradient is then unusable (clone() it first to keep it).
+   * Set .grad to null (PyTorch's zero_grad(set_to_none=True); Module and optimizer zeroGrad() call it). The
+   * old gradient's storage is freed at once unless your code read `.grad` (then it stays valid as long as you
+   * hold it).
    */
   dropGrad(): void {
-    if (this.grad) getBackend().free(this.grad.data);
-    this.grad = null;
+    this.setGrad(null);
   }
 
-  /** Whether the storage is still allocated (false after dispose() or the end of the scope that made it). */
+  /** Whether the storage was freed (by dispose() or the end of the scope that made it). */
   get isDisposed(): boolean {
-    return !getBackend().isLive(this.data);
+    return this.storage.freed;
   }
 
   /** The value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) throw new Error(`item: only a tensor with one element can be converted to a number, got shape ${fmt(this.shape)}`);
-    return this.data[0];
+    return this.storage.peek()[0];
   }
 
   /** Nested arrays of numbers (a number for a scalar tensor). */
   toArray(): NestedArray {
+    const v = this.storage.peek();
     const build = (d: number, off: number): NestedArray => {
-      if (d === this.ndim) return this.data[off];
+      if (d === this.ndim) return v[off];
       const stride = this.shape.slice(d + 1).reduce((p, v) => p * v, 1);
       return Array.from({ length: this.shape[d] }, (_, i) => build(d + 1, off + i * stride));
     };
@@ -314,7 +378,7 @@ export class Tensor implements Variable {
    * (a tensor or typed array of this shape), as in PyTorch.
    */
   backward(grad?: Tensor | FloatArray, { retainGraph = false }: { retainGraph?: boolean } = {}): void {
-    let g: Arr;
+    let g: Tensor;
     if (grad === undefined) {
       if (this.size !== 1) throw new Error(`backward: the gradient can be implied only for a one-element tensor; this one has shape ${fmt(this.shape)}, so pass backward(grad)`);
       g = full(this.shape, 1, { dtype: this.dtype });
@@ -326,21 +390,21 @@ export class Tensor implements Variable {
       if (grad.length !== this.size) throw new Error(`backward: the gradient has ${grad.length} values but the tensor has shape ${fmt(this.shape)}`);
       g = tensor(grad, this.shape, { dtype: this.dtype });
     }
-    runBackward(this, g, retainGraph);
+    runBackward(this, g.arr, retainGraph);
   }
 
   /** Called by the tape: add g into .grad (allocating it on first use; gradients outlive scopes). */
   accumulateGrad(g: Arr, handOver = false): void {
-    if (!this.grad && handOver && g.data.constructor === this.data.constructor && g.data.length === this.size) {
-      getBackend().keep(g.data);
-      this.grad = new Tensor(g.data, this.shape);
-    } else if (!this.grad) {
-      const d = getBackend().alloc(this.dtype, this.size);
-      getBackend().keep(d);
-      getBackend().kernels.copy(g.data, d);
-      this.grad = new Tensor(d, this.shape);
+    const k = getBackend().kernels;
+    if (!this._grad && handOver && g.dtype === this.dtype && g.storage.size === this.size) {
+      this.setGrad(new Tensor(g.storage, this.shape));
+    } else if (!this._grad) {
+      const s = allocStorage(this.dtype, this.shape, false);
+      k.copy(g.data, s.write());
+      this.setGrad(new Tensor(s, this.shape));
     } else {
-      getBackend().kernels.binary('add', this.grad.data, this.shape, g.data, g.shape, this.grad.data, this.shape);
+      const d = this._grad.storage.write();
+      k.binary('add', d, this.shape, g.data, g.shape, d, this.shape);
     }
   }
 
@@ -349,20 +413,13 @@ export class Tensor implements Variable {
   }
 }
 
-/** Refuse inputs whose storage was freed (by dispose() or a scope): they would read reused memory. */
-export function checkLive(what: string, inputs: readonly (Tensor | null)[]): void {
-  const be = getBackend();
-  for (const t of inputs)
-    if (t && !be.isLive(t.data))
-      throw new Error(`${what}: a tensor of shape ${fmt(t.shape)} is used after its storage was freed (disposed, or made inside a scope() and not returned or kept)`);
-}
 
 export interface TensorOptions {
   dtype?: DType;
   requiresGrad?: boolean;
 }
 
-function checkDtype(dtype: string, what: string): DType {
+export function checkDtype(dtype: string, what: string): DType {
   if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`${what}: unknown dtype '${dtype}'; use 'float32' or 'float64'`);
   return dtype;
 }
@@ -374,9 +431,9 @@ export function checkShape(shape: readonly number[], what: string): number[] {
 }
 
 function scalar(v: number, dtype: DType): Tensor {
-  const d = getBackend().alloc(dtype, 1);
+  const d = new (arrayFor(dtype))(1);
   d[0] = v;
-  return new Tensor(d, []);
+  return new Tensor(hostStorage(d), []);
 }
 
 /**
@@ -406,17 +463,17 @@ export function tensor(values: NestedArray | ArrayLike<number>, shape?: readonly
   } else { flat = values; inferred = [values.length]; }
   const s = shape ? checkShape(shape, 'tensor') : inferred;
   if (sizeOf(s) !== flat.length) throw new Error(`tensor: ${flat.length} values do not fill shape ${fmt(s)} (${sizeOf(s)} values)`);
-  const d = getBackend().alloc(dtype, flat.length);
+  const d = new (arrayFor(dtype))(flat.length);
   for (let i = 0; i < flat.length; i++) d[i] = flat[i];
-  return new Tensor(d, s, { requiresGrad });
+  return new Tensor(hostStorage(d), s, { requiresGrad });
 }
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, { dtype = 'float32', requiresGrad = false }: TensorOptions = {}): Tensor {
   const s = checkShape(shape, 'full');
-  const d = getBackend().alloc(checkDtype(dtype, 'full'), sizeOf(s));
-  if (value !== 0) d.fill(value);
-  return new Tensor(d, s, { requiresGrad });
+  const st = allocStorage(checkDtype(dtype, 'full'), s, value === 0);
+  if (value !== 0) st.write().fill(value);
+  return new Tensor(st, s, { requiresGrad });
 }
 
 /** A tensor of zeros. */
@@ -446,8 +503,7 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
       throw new Error(`cat: tensor ${i} has shape ${fmt(t.shape)}, which does not match tensor 0's ${fmt(first.shape)} outside axis ${axis}`);
     if (t.dtype !== first.dtype) throw new Error(`cat: tensor ${i} is ${t.dtype} but tensor 0 is ${first.dtype}; convert with .to() first`);
   });
-  const { out, node } = apply('cat', tensors, { axis: a });
-  return new Tensor(out.data, out.shape, { node });
+  return op('cat', tensors, { axis: a });
 }
 
 /**

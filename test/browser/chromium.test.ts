@@ -96,11 +96,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the library in headle
   }, [inputs, backend] as const);
 
   it('cross-origin isolated page: wasm by default, and a BN training step equals Node js', async () => {
-    expect([reference.backend, reference.storage]).toEqual(['js', 'ArrayBuffer']);
+    expect([reference.backend, reference.storage]).toEqual(['js', 'js arrays']);
     const page = await open(isolated);
     expect(await facts(page)).toEqual({ isolated: true, sharedArrayBuffer: true, wasmSupported: true, backend: 'wasm' });
     const got = await run(page);
-    expect([got.backend, got.storage]).toEqual(['wasm', 'SharedArrayBuffer']);
+    expect([got.backend, got.storage]).toEqual(['wasm', 'wasm memory']);
     // Scopes free each step's temporaries in the browser too: memory flat after the first step (momentum buffers).
     expect(got.inUse[1], `bytes in use after each step: ${got.inUse}`).toBe(got.inUse[0]);
     expect(got.inUse[2]).toBe(got.inUse[0]);
@@ -108,7 +108,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the library in headle
     console.log('browser wasm vs Node js, max |error|:', JSON.stringify(errors));
     // setBackend('js') works in the page too, and the js backend there gives what it gives in Node.
     const js = await run(page, 'js');
-    expect([js.backend, js.storage, js.inUse]).toEqual(['js', 'ArrayBuffer', [null, null, null]]);
+    expect([js.backend, js.storage, js.inUse]).toEqual(['js', 'js arrays', [null, null, null]]);
     console.log('browser js vs Node js, max |error|:', JSON.stringify(compare(js, reference, 'browser js vs Node js')));
     expect(pageErrors).toEqual([]);
     await page.close();
@@ -118,7 +118,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the library in headle
     const page = await open(plain);
     expect(await facts(page)).toEqual({ isolated: false, sharedArrayBuffer: false, wasmSupported: false, backend: 'js' });
     const got = await run(page);
-    expect([got.backend, got.storage]).toEqual(['js', 'ArrayBuffer']);
+    expect([got.backend, got.storage]).toEqual(['js', 'js arrays']);
     compare(got, reference, 'browser js (not isolated) vs Node js');
     // Asking for wasm there says why it cannot be had.
     const refusal = await page.evaluate(() => { try { (window as unknown as Win).normlab.setBackend('wasm'); return 'no error'; } catch (e) { return String(e); } });

@@ -7,8 +7,8 @@
 export function runWorkload(lib, inp) {
   const { nn, optim, scope, tensor } = lib;
   const backend = lib.getBackend().name;
-  // Where tensors live: a SharedArrayBuffer (the wasm backend's memory) or an ArrayBuffer (js).
-  const storage = tensor([1]).data.buffer.constructor.name;
+  // Where kernels find tensors: the wasm backend's shared memory (it reports its use) or plain arrays (js).
+  const storage = lib.memoryStats() ? 'wasm memory' : 'js arrays';
 
   // BatchNorm2d: y = γ·(x − μ)/√(σ² + ε) + β in training mode; loss = Σ y·g, so dy = g.
   const bn = new nn.BatchNorm2d(inp.bn.shape[1]);

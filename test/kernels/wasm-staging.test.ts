@@ -5,7 +5,7 @@ import { expectSame, normals, rng, setup, wasm32 } from './wasm-helpers.js';
 /*
  * How the wasm kernels treat arrays that are not float32 views on their memory: JS-heap float32 arrays are
  * staged through temporary blocks (results equal the direct call, no block leaks), float64 data falls back
- * to the js kernels (results identical to js), and the persistent scratch block survives memory scopes.
+ * to the js kernels (results identical to js), and the persistent scratch block is never handed out twice.
  * Convolution and pooling run the js kernels on wasm views.
  */
 
@@ -43,18 +43,17 @@ describe('wasm staging and fallback', () => {
     w64.forEach((h, i) => expectSame(h, j64[i], `output ${i}`));
   });
 
-  it('the scratch block survives a memory scope it was grown in', () => {
+  it('a grown scratch block replaces the old one and is never handed out again', () => {
     const blocks = mem.stats().blocks; // includes the small scratch block of the first test
-    mem.beginScope();
     // A large matmul grows the scratch block inside the scope.
     const [M, K, N] = [64, 300, 2100];
     const r = rng(1);
     const a = wasm32(mem, normals(r, M * K)), b = wasm32(mem, normals(r, K * N)), c = wasm32(mem, new Array(M * N).fill(0));
     kw.matmul(a, b, c, M, K, N, false, false, false);
-    mem.endScope();
-    // The old scratch block was freed, the grown one allocated in the scope and kept: same count.
-    expect(mem.stats().blocks).toBe(blocks);
-    // Allocations after the scope reuse the freed blocks; the scratch block must not be among them.
+    // The old scratch block was freed and the grown one allocated: a, b and c are the only new blocks.
+    expect(mem.stats().blocks).toBe(blocks + 3);
+    for (const v of [a, b, c]) mem.freeView(v);
+    // Later allocations reuse the freed blocks; the scratch block must not be among them.
     const x = wasm32(mem, normals(r, 4 * 3 * 50)), dy = wasm32(mem, normals(r, 4 * 3 * 50));
     const l = { N: 4, C: 3, S: 50, groups: 0 };
     const mean = new Float64Array(3), inv = new Float64Array(3);

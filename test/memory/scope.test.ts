@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackend, keep, memoryStats, nn, optim, randn, scope, setBackend, tensor, wasmSupported, zeros } from '../../src/index.js';
+import type { Arr } from '../../src/autograd/index.js';
 
 /** Scopes, keep and dispose on the wasm backend (storage in WebAssembly memory, freed deterministically). */
 describe.skipIf(!wasmSupported())('wasm memory: scope, keep, dispose', () => {
@@ -9,7 +10,10 @@ describe.skipIf(!wasmSupported())('wasm memory: scope, keep, dispose', () => {
 
   const inUse = () => memoryStats()!.inUse;
 
-  it('frees what a scope made, except its result and kept tensors', () => {
+  // Byte accounting: meaningless when every buffer is evicted before each allocation (NORMLAB_MEMORY_CHAOS).
+  const chaos = process.env.NORMLAB_MEMORY_CHAOS === '1';
+
+  it.skipIf(chaos)('frees what a scope made, except its result and kept tensors', () => {
     const w = randn([64, 64]);
     scope(() => w.matmul(w).relu().sum()); // warm-up: kernels may keep a persistent work area
     const start = inUse();
@@ -28,17 +32,18 @@ describe.skipIf(!wasmSupported())('wasm memory: scope, keep, dispose', () => {
   });
 
   it('dispose frees at once and later use is an error naming the shape', () => {
-    const t = randn([3, 5]);
+    const t = zeros([3, 5]); // zeros live in device memory from the start
     const start = inUse();
     t.dispose();
     expect(inUse()).toBe(start - 64);
     expect(t.isDisposed).toBe(true);
     expect(() => t.sum()).toThrow(/\[3, 5\] is used after its storage was freed/);
+    expect(() => t.data).toThrow(/used after its storage was freed/);
   });
 
   it('a throwing scope frees what it made', () => {
     const start = inUse();
-    expect(() => scope(() => { randn([100]); throw new Error('boom'); })).toThrow('boom');
+    expect(() => scope(() => { zeros([100]); throw new Error('boom'); })).toThrow('boom');
     expect(inUse()).toBe(start);
   });
 
@@ -65,21 +70,23 @@ describe.skipIf(!wasmSupported())('wasm memory: scope, keep, dispose', () => {
     const bn = new nn.BatchNorm1d(16);
     scope(() => {
       const o = bn.forward(x);
-      const saved = o.node!.saved as { mean: Float64Array; invstd: Float64Array };
-      expect(getBackend().isLive(saved.mean) && getBackend().isLive(saved.invstd)).toBe(true);
+      const saved = o.node!.saved as { mean: Arr; invstd: Arr };
+      expect(saved.mean.storage.freed || saved.invstd.storage.freed).toBe(false);
       o.sum().backward();
-      expect(getBackend().isLive(saved.mean)).toBe(false);
-      expect(getBackend().isLive(saved.invstd)).toBe(false);
+      expect(saved.mean.storage.freed).toBe(true);
+      expect(saved.invstd.storage.freed).toBe(true);
     });
     expect(x.grad!.isDisposed).toBe(false);
   });
 
-  it('tensors from data (tensor(), zeros) live in wasm memory', () => {
+  it.skipIf(chaos)('tensor() and randn() keep their values in host arrays until first used; zeros() lives in wasm memory', () => {
     const before2 = inUse();
     const t = tensor([1, 2, 3]);
-    const z = zeros([2, 2]);
+    expect(inUse()).toBe(before2);
+    t.add(0); // copied in for the kernel (and kept there while in use)
     expect(inUse()).toBeGreaterThan(before2);
-    expect(t.data.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(z.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const before3 = inUse();
+    zeros([2, 2]);
+    expect(inUse()).toBeGreaterThan(before3);
   });
 });

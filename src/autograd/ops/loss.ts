@@ -13,7 +13,7 @@ export const crossEntropy: OpDef<{ target: Int32Array }> = {
   backward: ({ inputs: [x], attrs: { target } }, g) => {
     const [N, C] = x!.shape;
     const dx = alloc(x!.dtype, x!.shape);
-    k().softmaxCrossEntropy(x!.data, N, C, target, dx.data, g.data[0]);
+    k().softmaxCrossEntropy(x!.data, N, C, target, dx.data, g.storage.peek()[0]);
     return [dx];
   },
 };
@@ -23,12 +23,12 @@ export const logSoftmax: OpDef<Record<string, never>> = {
   forward: ([x]) => {
     const C = x!.shape[x!.shape.length - 1];
     const out = alloc(x!.dtype, x!.shape);
-    k().logSoftmax(x!.data, x!.data.length / C, C, out.data);
+    k().logSoftmax(x!.data, x!.storage.size / C, C, out.data);
     return { out };
   },
   // dx = g − softmax(x)·Σ_last g
   backward: ({ out }, g) => {
-    const C = g.shape[g.shape.length - 1], R = g.data.length / C;
+    const C = g.shape[g.shape.length - 1], R = g.storage.size / C;
     const s = alloc(g.dtype, [R, 1]);
     k().reduce('sum', g.data, [R, C], [1], s.data);
     const sm = unaryArr('exp', out);

@@ -1,4 +1,4 @@
-import type { Arr, OpDef } from '../types.js';
+import { Arr, type OpDef } from '../types.js';
 import { alloc, k, sumTo } from './util.js';
 
 type NoAttrs = Record<string, never>;
@@ -41,7 +41,7 @@ export const matmul: OpDef<NoAttrs> = {
 /** y = x·Wᵀ + b for x [..., in], W [out, in] (PyTorch layout), b [out] or null. */
 export const linear: OpDef<NoAttrs> = {
   forward: ([x, w, b]) => {
-    const O = w!.shape[0], I = w!.shape[1], R = x!.data.length / I;
+    const O = w!.shape[0], I = w!.shape[1], R = x!.storage.size / I;
     const out = alloc(x!.dtype, [...x!.shape.slice(0, -1), O]);
     if (b) k().broadcastTo(b.data, [O], out.data, [R, O]);
     k().matmul(x!.data, w!.data, out.data, R, I, O, false, true, b !== null);
@@ -49,11 +49,11 @@ export const linear: OpDef<NoAttrs> = {
   },
   // dx = g·W, dW = gᵀ·x, db = Σ_rows g
   backward: ({ inputs: [x, w, b], needs }, g) => {
-    const O = w!.shape[0], I = w!.shape[1], R = x!.data.length / I;
+    const O = w!.shape[0], I = w!.shape[1], R = x!.storage.size / I;
     let dx: Arr | null = null, dw: Arr | null = null, db: Arr | null = null;
     if (needs[0]) { dx = alloc(x!.dtype, x!.shape); k().matmul(g.data, w!.data, dx.data, R, O, I, false, false, false); }
     if (needs[1]) { dw = alloc(w!.dtype, w!.shape); k().matmul(g.data, x!.data, dw.data, O, R, I, true, false, false); }
-    if (needs[2] && b) db = sumTo({ data: g.data, shape: [R, O], dtype: g.dtype }, [O]);
+    if (needs[2] && b) db = sumTo(new Arr(g.storage, [R, O]), [O]);
     return [dx, dw, db];
   },
 };

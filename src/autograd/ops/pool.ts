@@ -48,7 +48,7 @@ export const maxPool2d: OpDef<PoolAttrs> = {
   forward: ([x], attrs) => {
     const shape = outShape(x!, attrs);
     const out = alloc(x!.dtype, shape);
-    const argmax = new Int32Array(out.data.length);
+    const argmax = new Int32Array(out.storage.size);
     k().maxPool2d(x!.data, shape[0] * shape[1], attrs.h, attrs.w, out.data, argmax);
     return { out, saved: argmax };
   },

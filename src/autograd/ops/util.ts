@@ -1,7 +1,8 @@
 import { getBackend } from '../../kernels/index.js';
 import type { BinaryOp, DType, Kernels, Shape, UnaryOp } from '../../kernels/types.js';
-import { broadcastShapes, sizeOf } from '../../kernels/types.js';
-import type { Arr } from '../types.js';
+import { broadcastShapes } from '../../kernels/types.js';
+import { allocStorage } from '../../memory/index.js';
+import { Arr } from '../types.js';
 
 /** Helpers for op rules: allocate through the active backend and call its kernels, Arr in, Arr out. */
 export function k(): Kernels {
@@ -10,7 +11,7 @@ export function k(): Kernels {
 
 /** An array for an op's result; `zero` false when the kernel that fills it overwrites every element. */
 export function alloc(dtype: DType, shape: Shape, zero = true): Arr {
-  return { data: getBackend().alloc(dtype, sizeOf(shape), zero), shape: [...shape], dtype };
+  return new Arr(allocStorage(dtype, shape, zero), [...shape]);
 }
 
 export function binaryArr(op: BinaryOp, a: Arr, b: Arr): Arr {
@@ -35,7 +36,7 @@ export function unaryArr(op: UnaryOp, a: Arr): Arr {
 
 /** View a's data under another shape of the same size (no copy). */
 export function reshapeArr(a: Arr, shape: Shape): Arr {
-  return { data: a.data, shape: [...shape], dtype: a.dtype };
+  return new Arr(a.storage, [...shape]);
 }
 
 /** Sum g over the axes that broadcasting added or stretched, so it has `shape` again. */

@@ -1,4 +1,4 @@
-import type { Backend, DType, Kernels } from '../types.js';
+import type { Backend, Kernels } from '../types.js';
 import { binary, binaryScalar, broadcastTo, copy, fill, permute, sumSquares, unary, unaryBackward } from './elementwise.js';
 import { argmax, reduce } from './reduce.js';
 import { matmul } from './matmul.js';
@@ -15,16 +15,4 @@ export const jsKernels: Kernels = {
 };
 
 /** The reference backend: plain TypeScript over ordinary typed arrays, float32 and float64. */
-export const jsBackend: Backend = {
-  name: 'js',
-  alloc: (dtype: DType, size: number) => (dtype === 'float32' ? new Float32Array(size) : new Float64Array(size)),
-  kernels: jsKernels,
-  free: () => {},
-  keep: () => {},
-  beginScope: () => {},
-  endScope: () => {},
-  isLive: () => true,
-  // SharedArrayBuffer is undefined on browser pages that are not cross-origin isolated.
-  ownsWhole: (a) => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer),
-  memoryStats: () => null,
-};
+export const jsBackend: Backend = { name: 'js', kernels: jsKernels, device: null };

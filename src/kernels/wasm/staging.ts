@@ -36,16 +36,15 @@ export class Stager {
   }
 
   /**
-   * Byte offset (16-aligned) of a scratch area of at least `bytes`, kept across calls (excluded from memory
-   * scopes) and grown on demand. Its contents are only valid until the next call that uses it.
+   * Byte offset (16-aligned) of a scratch area of at least `bytes`, a raw block kept across calls and grown
+   * on demand. Its contents are only valid until the next call that uses it.
    */
   scratch(bytes: number): number {
     let s = this.scratchView;
-    if (!s || s.byteLength < bytes || !this.mem.isLive(s)) {
-      if (s && this.mem.isLive(s)) this.mem.freeView(s);
+    if (!s || s.byteLength < bytes) {
+      if (s) this.mem.freeView(s);
       const size = Math.max(bytes, s ? 2 * s.byteLength : 1 << 16);
       s = this.mem.alloc('float64', Math.ceil(size / 8), false) as Float64Array; // kernels initialize what they use
-      this.mem.keep(s);
       this.scratchView = s;
     }
     return this.mem.ptr(s);
