@@ -10,9 +10,21 @@ const backendFree = ['test/io/**', 'test/cli/**', 'test/data/**', 'test/bench/**
 export default defineConfig({
   test: {
     testTimeout: 60_000,
+    // The memory tests read the process's memory after a full garbage collection.
+    execArgv: ['--expose-gc'],
     projects: [
       { extends: true, test: { name: 'wasm', include: ['test/**/*.test.ts'], env: { NORMLAB_BACKEND: 'wasm' } } },
       { extends: true, test: { name: 'js', include: ['test/**/*.test.ts'], exclude: backendFree, env: { NORMLAB_BACKEND: 'js' } } },
+      // The storage layer's worst case: every unpinned buffer evicted before every allocation, every op output
+      // recordable as a recipe (src/memory/manager.ts, `chaos`). Values must not change: the numerics tests
+      // (PyTorch goldens, gradient checks, modules, optimizers) run again under it.
+      {
+        extends: true,
+        test: {
+          name: 'chaos', include: ['test/autograd/**/*.test.ts', 'test/pytorch/**/*.test.ts', 'test/nn/**/*.test.ts', 'test/optim/**/*.test.ts', 'test/tensor/**/*.test.ts', 'test/train/**/*.test.ts'],
+          env: { NORMLAB_BACKEND: 'wasm', NORMLAB_MEMORY_CHAOS: '1' },
+        },
+      },
     ],
   },
 });

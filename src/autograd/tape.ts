@@ -1,7 +1,7 @@
 import { Arr, Node, type OpDef, type Variable } from './types.js';
 import { ops, type OpAttrs, type OpName } from './ops/index.js';
 import { binaryArr } from './ops/util.js';
-import { Storage, setRecompute, trusted, type Producer, type ProducerInput, type Storage as StorageT } from '../memory/index.js';
+import { Storage, ctx, setRecompute, trusted, type Producer, type ProducerInput, type Storage as StorageT } from '../memory/index.js';
 
 let gradEnabled = true;
 
@@ -59,7 +59,11 @@ export function apply<P extends OpName>(name: P, inputs: readonly (Variable | nu
       if (v && v.storage.freed)
         throw new Error(`${name}: a tensor of shape ${fmt(v.shape)} is used after its storage was freed (disposed, or made inside a scope() and not returned or kept)`);
     const def = ops[name] as unknown as OpDef<OpAttrs[P]>;
-    const { out, saved, aux } = def.forward(inputs.map((v) => v?.arr ?? null), attrs);
+    const prevOp = ctx.op;
+    ctx.op = name;
+    let r: ReturnType<OpDef<OpAttrs[P]>['forward']>;
+    try { r = def.forward(inputs.map((v) => v?.arr ?? null), attrs); } finally { ctx.op = prevOp; }
+    const { out, saved, aux } = r;
     const buf = out.storage.buffer;
     if (buf.mm.device && buf.bytes >= buf.mm.recipeMinBytes && !inputs.some((v) => v?.storage === out.storage))
       buf.producer = producerOf(name, attrs, inputs, buf.bytes);

@@ -25,4 +25,6 @@ export const ctx = {
   pinned: [] as Pinnable[],
   /** The open scope() frames, innermost last: the storage made while each was open. */
   scopes: [] as Ownable[][],
+  /** The op whose forward is running (for error messages). */
+  op: null as string | null,
 };

@@ -4,3 +4,4 @@
  */
 export { Buffer, Manager, managerOf, setRecompute, RECIPE_MIN_BYTES, MIN_LIMIT, FREED_MESSAGE, type Producer, type ProducerInput, type MemoryStats, type MemoryCounters } from './manager.js';
 export { Storage, allocStorage, hostStorage, trusted, asUser, inLibrary, publishIn, scope, keep, memoryStats, type Owner } from './storage.js';
+export { ctx } from './context.js';

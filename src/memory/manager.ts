@@ -13,9 +13,10 @@
  *
  * - Storage that only the library can reach is freed deterministically (see storage.ts: op-private storage,
  *   intermediate gradients, saved values once backward ran, a replaced gradient nobody looked at).
- * - Everything else stays in device memory while it is used, and is evicted when it goes cold: a collection
- *   runs when the bytes in use pass a soft limit, and evicts every unpinned buffer not touched since the
- *   previous collection (an epoch clock, like a CLOCK page cache). Eviction is free when the host copy is
+ * - Everything else stays in device memory while it is used, and is evicted when it goes cold: a clock ticks
+ *   every quarter of the soft limit's worth of allocation (bytes or buffers), and when the use passes the soft limit a
+ *   collection evicts every unpinned buffer not touched during the current and the previous tick (an
+ *   approximate LRU, like a CLOCK page cache). Eviction is free when the host copy is
  *   current (inputs made from host data: tensor(), randn(), DataLoader batches); else the buffer is either
  *   turned into a recipe (below) or copied to a new host array, which V8 then owns — and frees when the
  *   tensor becomes unreachable, even in a synchronous loop, because V8 sees host arrays.
@@ -28,8 +29,9 @@
  *   synchronous loop costs nothing to reclaim, where copying it out would cost as much as the kernel that
  *   made it.
  *
- * The soft limit starts at 64 MiB, doubles over the live set when a collection finds most bytes hot, and
- * grows by half when a buffer evicted in the last two epochs is needed again (thrashing). At the hard limit
+ * The soft limit starts at 64 MiB (and 32,768 buffers), doubles over what is in use when a collection leaves
+ * more than 3/4 of it, and grows by half when a buffer evicted in the last two ticks is needed again
+ * (thrashing: something used every step was evicted). At the hard limit
  * (the WebAssembly memory cannot grow) every unpinned buffer is evicted before the allocation fails with an
  * error that names the shape, dtype, bytes and limit.
  *
@@ -40,6 +42,11 @@ import { ctx } from './context.js';
 
 /** The soft limit's starting point (bytes of device memory in use before the first collection). */
 export const MIN_LIMIT = 64 << 20;
+/**
+ * A collection also runs when this many buffers are resident (doubled when most of them are live): a dead
+ * buffer costs its JavaScript objects too (a few hundred bytes), which for scalars outweigh the device block.
+ */
+export const MIN_COUNT_LIMIT = 1 << 15;
 /** Outputs at least this large remember how they were computed, so they can be evicted to a recipe. */
 export const RECIPE_MIN_BYTES = 256 << 10;
 
@@ -128,9 +135,10 @@ export interface MemoryStats extends MemoryCounters {
   maxBytes: number;
   /** Largest inUse seen. */
   peak: number;
-  /** Storage buffers with a device block, and the soft limit of bytes in use that triggers a collection. */
+  /** Storage buffers with a device block, and the soft limits (bytes in use, resident buffers) that trigger a collection. */
   resident: number;
   limit: number;
+  countLimit: number;
 }
 
 function fmtBytes(n: number): string {
@@ -140,8 +148,12 @@ function fmtBytes(n: number): string {
 /** The storage policy of one backend (see the file comment). */
 export class Manager {
   readonly device: DeviceMemory | null;
+  /** The clock: ticks every `limit / 4` bytes or `countLimit / 4` buffers of allocation. */
   epoch = 1;
+  private sinceTick = 0;
+  private sinceTickCount = 0;
   private limit = MIN_LIMIT;
+  private countLimit = MIN_COUNT_LIMIT;
   private readonly resident = new Set<Buffer>();
   readonly counters: MemoryCounters = { collections: 0, evictedClean: 0, evictedCopy: 0, copiedOutBytes: 0, evictedRecipe: 0, recomputed: 0, copiedInBytes: 0, misses: 0 };
   /**
@@ -292,14 +304,14 @@ export class Manager {
     }
   }
 
-  /** Evict every cold buffer (not touched since the previous collection), then adapt the soft limit. */
+  /** Evict every cold buffer (not touched during this tick or the previous one), then adapt the soft limit. */
   collect(): void {
-    const E = this.epoch;
-    for (const b of this.resident) if (b.pins === 0 && b.lastUse < E) this.evict(b);
-    this.epoch = E + 1;
+    const old = this.epoch - 1;
+    for (const b of this.resident) if (b.pins === 0 && b.lastUse < old) this.evict(b);
     this.counters.collections++;
     const inUse = this.device!.inUseBytes();
     if (inUse > 0.75 * this.limit) this.limit = Math.min(this.cap(), 2 * inUse);
+    if (this.resident.size > 0.75 * this.countLimit) this.countLimit = 2 * this.resident.size;
   }
 
   /** Evict every unpinned buffer (the device memory is full). */
@@ -310,7 +322,7 @@ export class Manager {
 
   stats(): MemoryStats | null {
     if (!this.device) return null;
-    return { ...this.device.stats(), ...this.counters, resident: this.resident.size, limit: this.limit };
+    return { ...this.device.stats(), ...this.counters, resident: this.resident.size, limit: this.limit, countLimit: this.countLimit };
   }
 
   private cap(): number {
@@ -321,7 +333,9 @@ export class Manager {
   private place(b: Buffer, describe: () => string): void {
     const dev = this.device!;
     if (this.chaos) this.evictAll();
-    else if (dev.inUseBytes() + b.bytes > this.limit) this.collect();
+    else if (dev.inUseBytes() + b.bytes > this.limit || this.resident.size >= this.countLimit) this.collect();
+    this.sinceTick += b.bytes;
+    if (this.sinceTick >= this.limit / 4 || ++this.sinceTickCount >= this.countLimit / 4) { this.epoch++; this.sinceTick = this.sinceTickCount = 0; }
     let offset: number;
     try {
       offset = dev.allocBlock(b.bytes);

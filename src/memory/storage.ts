@@ -111,7 +111,7 @@ export class Storage {
 /** New storage for `shape` on the active backend, zero-filled unless `zero` is false; owner by context. */
 export function allocStorage(dtype: DType, shape: readonly number[], zero = true): Storage {
   const mm = managerOf();
-  const buf = mm.allocDevice(dtype, sizeOf(shape), zero, () => `${dtype} tensor of shape [${shape.join(', ')}]`);
+  const buf = mm.allocDevice(dtype, sizeOf(shape), zero, () => `${ctx.op ? `${ctx.op}: ` : ''}${dtype} tensor of shape [${shape.join(', ')}]`);
   return new Storage(buf);
 }
 

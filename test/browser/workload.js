@@ -50,3 +50,29 @@ export function runWorkload(lib, inp) {
   for (const [name, t] of Object.entries(model.stateDict())) state[name] = Array.from(t.data);
   return { backend, storage, inUse, bn2d, mlp: { losses, logits, state } };
 }
+
+/**
+ * The loop a PyTorch user writes (no scope, no dispose) for `steps` steps of a small BN MLP on fresh random
+ * inputs; returns the wasm backend's memory (linear memory size and bytes in use, MB) after each tenth of the
+ * run, and the last loss (null figures with the js backend).
+ * @param {any} lib  normlab's entry module  @param {number} steps
+ */
+export function runNaturalLoop(lib, steps) {
+  const { nn, optim, rand, manualSeed } = lib;
+  manualSeed(0);
+  const model = new nn.Sequential(new nn.Linear(64, 32, { bias: false }), new nn.BatchNorm1d(32), new nn.Sigmoid(), new nn.Linear(32, 10));
+  const opt = new optim.SGD(model.parameters(), { lr: 0.5 });
+  const y = Int32Array.from({ length: 60 }, (_, i) => i % 10);
+  const samples = [];
+  let last = NaN;
+  for (let i = 1; i <= steps; i++) {
+    const loss = nn.functional.crossEntropy(model.forward(rand([60, 64])), y);
+    opt.zeroGrad(); loss.backward(); opt.step();
+    if (i % (steps / 10) === 0) {
+      const m = lib.memoryStats();
+      samples.push(m ? { memoryMB: m.memoryBytes / 2 ** 20, inUseMB: m.inUse / 2 ** 20 } : null);
+      last = loss.item();
+    }
+  }
+  return { samples, loss: last };
+}

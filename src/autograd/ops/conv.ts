@@ -26,16 +26,16 @@ export function conv2dGeometry(x: Shape, w: Shape, { stride: [sh, sw], padding: 
 export const conv2d: OpDef<Conv2dAttrs> = {
   forward: ([x, w, b], attrs) => {
     const g = conv2dGeometry(x!.shape, w!.shape, attrs);
-    const out = alloc(x!.dtype, [g.N, g.O, g.OH, g.OW]);
+    const out = alloc(x!.dtype, [g.N, g.O, g.OH, g.OW], false); // the kernels write every output
     k().conv2d(x!.data, w!.data, b ? b.data : null, g, out.data);
     return { out, saved: g };
   },
   // dx = col2im(Wᵀ·dy), dW = Σ_n dy·im2col(x)ᵀ, db = Σ_{n,h,w} dy
   backward: ({ inputs: [x, w, b], saved, needs }, dy) => {
     const g = saved as Conv2dGeometry;
-    const dx: Arr | null = needs[0] ? alloc(x!.dtype, x!.shape) : null;
-    const dw: Arr | null = needs[1] ? alloc(w!.dtype, w!.shape) : null;
-    const db: Arr | null = needs[2] && b ? alloc(b.dtype, b.shape) : null;
+    const dx: Arr | null = needs[0] ? alloc(x!.dtype, x!.shape, false) : null;
+    const dw: Arr | null = needs[1] ? alloc(w!.dtype, w!.shape, false) : null;
+    const db: Arr | null = needs[2] && b ? alloc(b.dtype, b.shape, false) : null;
     k().conv2dBackward(x!.data, w!.data, dy.data, g, dx?.data ?? null, dw?.data ?? null, db?.data ?? null);
     return [dx, dw, db];
   },

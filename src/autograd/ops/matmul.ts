@@ -16,7 +16,7 @@ function dims(a: Arr, b: Arr) {
 export const matmul: OpDef<NoAttrs> = {
   forward: ([a, b]) => {
     const { M, K, N, batch, shared } = dims(a!, b!);
-    const out = alloc(a!.dtype, [...a!.shape.slice(0, -1), N]);
+    const out = alloc(a!.dtype, [...a!.shape.slice(0, -1), N], K === 0); // the kernel writes every output (K = 0: zeros needed)
     if (shared) k().matmul(a!.data, b!.data, out.data, batch * M, K, N, false, false, false);
     else for (let i = 0; i < batch; i++)
       k().matmul(a!.data.subarray(i * M * K), b!.data.subarray(i * K * N), out.data.subarray(i * M * N), M, K, N, false, false, false);
@@ -25,7 +25,7 @@ export const matmul: OpDef<NoAttrs> = {
   // da = g·bᵀ, db = aᵀ·g (transposed kernels, no copies)
   backward: ({ inputs: [a, b], needs }, g) => {
     const { M, K, N, batch, shared } = dims(a!, b!);
-    const da = needs[0] ? alloc(a!.dtype, a!.shape) : null, db = needs[1] ? alloc(b!.dtype, b!.shape) : null;
+    const da = needs[0] ? alloc(a!.dtype, a!.shape, N === 0) : null, db = needs[1] ? alloc(b!.dtype, b!.shape, batch * M === 0) : null;
     if (shared) {
       if (da) k().matmul(g.data, b!.data, da.data, batch * M, N, K, false, true, false);
       if (db) k().matmul(a!.data, g.data, db.data, K, batch * M, N, true, false, false);
@@ -42,7 +42,7 @@ export const matmul: OpDef<NoAttrs> = {
 export const linear: OpDef<NoAttrs> = {
   forward: ([x, w, b]) => {
     const O = w!.shape[0], I = w!.shape[1], R = x!.storage.size / I;
-    const out = alloc(x!.dtype, [...x!.shape.slice(0, -1), O]);
+    const out = alloc(x!.dtype, [...x!.shape.slice(0, -1), O], I === 0);
     if (b) k().broadcastTo(b.data, [O], out.data, [R, O]);
     k().matmul(x!.data, w!.data, out.data, R, I, O, false, true, b !== null);
     return { out };
@@ -51,8 +51,8 @@ export const linear: OpDef<NoAttrs> = {
   backward: ({ inputs: [x, w, b], needs }, g) => {
     const O = w!.shape[0], I = w!.shape[1], R = x!.storage.size / I;
     let dx: Arr | null = null, dw: Arr | null = null, db: Arr | null = null;
-    if (needs[0]) { dx = alloc(x!.dtype, x!.shape); k().matmul(g.data, w!.data, dx.data, R, O, I, false, false, false); }
-    if (needs[1]) { dw = alloc(w!.dtype, w!.shape); k().matmul(g.data, x!.data, dw.data, O, R, I, true, false, false); }
+    if (needs[0]) { dx = alloc(x!.dtype, x!.shape, O === 0); k().matmul(g.data, w!.data, dx.data, R, O, I, false, false, false); }
+    if (needs[1]) { dw = alloc(w!.dtype, w!.shape, R === 0); k().matmul(g.data, x!.data, dw.data, O, R, I, true, false, false); }
     if (needs[2] && b) db = sumTo(new Arr(g.storage, [R, O]), [O]);
     return [dx, dw, db];
   },

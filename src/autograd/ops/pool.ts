@@ -47,14 +47,14 @@ function outShape(x: { shape: readonly number[] }, { h, w }: PoolAttrs): number[
 export const maxPool2d: OpDef<PoolAttrs> = {
   forward: ([x], attrs) => {
     const shape = outShape(x!, attrs);
-    const out = alloc(x!.dtype, shape);
+    const out = alloc(x!.dtype, shape, false);
     const argmax = new Int32Array(out.storage.size);
     k().maxPool2d(x!.data, shape[0] * shape[1], attrs.h, attrs.w, out.data, argmax);
     return { out, saved: argmax };
   },
   // dx[argmax(window)] += dy (the first maximum of each window gets the whole gradient)
   backward: ({ inputs: [x], saved, attrs }, dy) => {
-    const dx = alloc(x!.dtype, x!.shape);
+    const dx = alloc(x!.dtype, x!.shape, false);
     k().maxPool2dBackward(dy.data, saved as Int32Array, x!.shape[0] * x!.shape[1], attrs.h.size * attrs.w.size, dx.data);
     return [dx];
   },
@@ -64,13 +64,13 @@ export const maxPool2d: OpDef<PoolAttrs> = {
 export const avgPool2d: OpDef<PoolAttrs> = {
   forward: ([x], attrs) => {
     const shape = outShape(x!, attrs);
-    const out = alloc(x!.dtype, shape);
+    const out = alloc(x!.dtype, shape, false);
     k().avgPool2d(x!.data, shape[0] * shape[1], attrs.h, attrs.w, out.data);
     return { out };
   },
   // dx[window(i, j)] += dy[i, j] / (divisor_h[i]·divisor_w[j])
   backward: ({ inputs: [x], attrs }, dy) => {
-    const dx = alloc(x!.dtype, x!.shape);
+    const dx = alloc(x!.dtype, x!.shape, false);
     k().avgPool2dBackward(dy.data, x!.shape[0] * x!.shape[1], attrs.h, attrs.w, dx.data);
     return [dx];
   },

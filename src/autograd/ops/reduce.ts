@@ -17,7 +17,7 @@ function count(shape: Shape, axes: readonly number[]): number {
 }
 
 function reduceForward(op: 'sum' | 'max', x: Arr, { axes, keepdim }: ReduceAttrs): Arr {
-  const out = alloc(x.dtype, reducedShape(x.shape, axes, keepdim));
+  const out = alloc(x.dtype, reducedShape(x.shape, axes, keepdim), false);
   k().reduce(op, x.data, x.shape, axes, out.data);
   return out;
 }

@@ -10,7 +10,7 @@ export const reshape: OpDef<{ shape: Shape }> = {
 
 export const permute: OpDef<{ perm: readonly number[] }> = {
   forward: ([x], { perm }) => {
-    const out = alloc(x!.dtype, perm.map((p) => x!.shape[p]));
+    const out = alloc(x!.dtype, perm.map((p) => x!.shape[p]), false);
     k().permute(x!.data, x!.shape, perm, out.data);
     return { out };
   },
@@ -18,7 +18,7 @@ export const permute: OpDef<{ perm: readonly number[] }> = {
   backward: ({ attrs: { perm } }, g) => {
     const inv = new Array<number>(perm.length);
     perm.forEach((p, i) => (inv[p] = i));
-    const dx = alloc(g.dtype, inv.map((p) => g.shape[p]));
+    const dx = alloc(g.dtype, inv.map((p) => g.shape[p]), false);
     k().permute(g.data, g.shape, inv, dx.data);
     return [dx];
   },
@@ -32,13 +32,13 @@ export const expand: OpDef<{ shape: Shape }> = {
 
 export const cast: OpDef<{ dtype: DType }> = {
   forward: ([x], { dtype }) => {
-    const out = alloc(dtype, x!.shape);
+    const out = alloc(dtype, x!.shape, false);
     k().copy(x!.data, out.data);
     return { out };
   },
   // dx = g cast back to x's dtype
   backward: ({ inputs: [x] }, g) => {
-    const dx = alloc(x!.dtype, x!.shape);
+    const dx = alloc(x!.dtype, x!.shape, false);
     k().copy(g.data, dx.data);
     return [dx];
   },
@@ -64,14 +64,14 @@ export interface NarrowAttrs { readonly axis: number; readonly start: number; re
 export const narrow: OpDef<NarrowAttrs> = {
   forward: ([x], { axis, start, length }) => {
     const { outer, D, inner } = around(x!.shape, axis);
-    const out = alloc(x!.dtype, x!.shape.map((d, i) => (i === axis ? length : d)));
+    const out = alloc(x!.dtype, x!.shape.map((d, i) => (i === axis ? length : d)), false);
     copyRuns(x!.data, start * inner, D * inner, out.data, 0, length * inner, outer, length * inner);
     return { out };
   },
   // dx = g at [start, start + length) along axis, 0 elsewhere
   backward: ({ inputs: [x], attrs: { axis, start, length } }, g) => {
     const { outer, D, inner } = around(x!.shape, axis);
-    const dx = alloc(x!.dtype, x!.shape);
+    const dx = alloc(x!.dtype, x!.shape, false);
     k().fill(dx.data, 0);
     copyRuns(g.data, 0, length * inner, dx.data, start * inner, D * inner, outer, length * inner);
     return [dx];
@@ -83,7 +83,7 @@ export const cat: OpDef<{ readonly axis: number }> = {
   forward: (xs, { axis }) => {
     const shape = [...xs[0]!.shape];
     shape[axis] = xs.reduce((s, x) => s + x!.shape[axis], 0);
-    const out = alloc(xs[0]!.dtype, shape);
+    const out = alloc(xs[0]!.dtype, shape, false);
     const { outer, D, inner } = around(shape, axis);
     let off = 0;
     for (const x of xs) {
@@ -101,7 +101,7 @@ export const cat: OpDef<{ readonly axis: number }> = {
       const len = x!.shape[axis] * inner;
       let dx: Arr | null = null;
       if (needs[i]) {
-        dx = alloc(g.dtype, x!.shape);
+        dx = alloc(g.dtype, x!.shape, false);
         copyRuns(g.data, off, D * inner, dx.data, 0, len, outer, len);
       }
       off += len;

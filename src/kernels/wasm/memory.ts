@@ -69,6 +69,7 @@ export class WasmMemory {
   allocBlock(bytes: number): number {
     const size = sizeClass(bytes);
     let offset = this.take(size);
+    if (offset < 0) offset = this.bump(size, false);
     if (offset < 0) {
       this.coalesce();
       offset = this.fit(size);
@@ -102,7 +103,11 @@ export class WasmMemory {
 
   /** A typed-array view of `size` elements of `dtype` at `offset`. */
   view(dtype: DType, offset: number, size: number): FloatArray {
-    return dtype === 'float32' ? new Float32Array(this.memory.buffer, offset, size) : new Float64Array(this.memory.buffer, offset, size);
+    // V8 may hand out a new SharedArrayBuffer object for this memory whenever any shared memory in the
+    // process grows (seen with two copies of the library in one process): remember each one views are made on.
+    const buf = this.memory.buffer;
+    this.buffers.add(buf);
+    return dtype === 'float32' ? new Float32Array(buf, offset, size) : new Float64Array(buf, offset, size);
   }
 
   /** A raw block as a view, for kernels' staging and work areas (zero-filled unless `zero` is false); free with freeView. */
