@@ -7,6 +7,8 @@ export interface Entry {
   readonly timing: Timing;
   /** The normlab row the group's ratios are taken against. */
   readonly ref?: boolean;
+  /** For normlab rows: the loop as a PyTorch user writes it, or wrapped in scope. */
+  readonly variant?: 'natural' | 'scoped';
   readonly note?: string;
 }
 
@@ -53,6 +55,31 @@ export function table(groups: readonly Group[], entries: readonly Entry[]): stri
         g.floorMs ? ratio(e.timing.median / g.floorMs) : '']);
     });
     if (g.floorMs) rows.push(['', 'memory floor', `${num(g.floorMs)} ms`, g.floorBestMs ? `${num(g.floorBestMs)} at the best copy` : '', '', '', '', '1']);
+  }
+  const line = (r: readonly string[]): string => `| ${r.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/**
+ * The loop a PyTorch user writes against the same work in scopes (issue 8's goal: within 10%): for every group
+ * and backend with both rows, natural ÷ scoped time from the wall-clock and the CPU-time medians.
+ */
+export function naturalVsScoped(groups: readonly Group[], entries: readonly Entry[]): string {
+  const head = ['workload', 'backend', 'natural', 'scoped', 'natural ÷ scoped (wall)', 'natural ÷ scoped (CPU)', 'within 10% (CPU)'];
+  const rows: string[][] = [];
+  for (const g of groups) {
+    const es = entries.filter((e) => e.group === g.key && e.variant);
+    for (const nat of es.filter((e) => e.variant === 'natural')) {
+      const base = nat.impl.replace(/, natural$/, '');
+      const sc = es.find((e) => e.variant === 'scoped' && e.impl.replace(/, scoped$/, '') === base);
+      if (!sc) continue;
+      const wall = nat.timing.median / sc.timing.median;
+      const cpu = nat.timing.cpuMedian !== undefined && sc.timing.cpuMedian !== undefined ? nat.timing.cpuMedian / sc.timing.cpuMedian : undefined;
+      // Judged on CPU time where there is one: single-threaded work on a shared machine, where wall time
+      // also counts the time other tenants took the core.
+      const judged = cpu ?? wall;
+      rows.push([g.title, base.replace(/^normlab (nn\.BatchNorm2d )?/, ''), cells(g, nat.timing)[0], cells(g, sc.timing)[0], ratio(wall), cpu === undefined ? '—' : ratio(cpu), judged <= 1.1 ? 'yes' : 'no']);
+    }
   }
   const line = (r: readonly string[]): string => `| ${r.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');

@@ -9,10 +9,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { bestBytesPerSec, copyBandwidth, floorMs, pooled, type Bandwidth } from './bandwidth.js';
-import { getBackend, setBackend, wasmSupported } from '../src/index.js';
+import { getBackend, memoryStats, setBackend, wasmSupported } from '../src/index.js';
 import { runPeers } from './peer-plan.js';
 import { projectRoot, type PeerOutput } from './peer-runner.js';
-import { table, type Entry, type Group } from './report.js';
+import { naturalVsScoped, table, type Entry, type Group } from './report.js';
 import { measure, measureSteps, summarize } from './timing.js';
 import { BN_SHAPE, bnApiWorkloads, bnKernelWorkloads, cnnStep, mlpStep } from './workloads.js';
 
@@ -58,7 +58,8 @@ const peerInfo: Record<string, unknown> = {};
 // ---- normlab, in this process, on each backend (the ratios are taken against the default one) ----
 const defaultBackend = getBackend().name;
 const backends = opts.backend === 'all' ? ['js', ...(wasmSupported() ? ['wasm'] : [])] : [opts.backend];
-const bnReps = q ? { warmup: 1, reps: 3, warmMs: 200 } : { warmup: 5, reps: 15, warmMs: 1000 };
+const inUse = () => memoryStats()?.inUse ?? 0;
+const bnReps = q ? { warmup: 1, reps: 3, warmMs: 200, inUse } : { warmup: 5, reps: 15, warmMs: 1000, inUse };
 const kernelGroup: Record<string, string> = {
   'kernel.stats': 'kernel.stats', 'kernel.apply': 'bn.infer', 'kernel.train_fwd': 'bn.train_fwd',
   'kernel.backward': 'kernel.backward', 'kernel.train_fwd_bwd': 'bn.train_fwd_bwd',
@@ -69,8 +70,8 @@ for (const b of backends) {
     setBackend(b);
     if (doBn) {
       for (const w of bnApiWorkloads(BN_SHAPE)) {
-        log(`normlab [${b}] ${w.label}…`);
-        entries.push({ group: w.key, impl: `normlab nn.BatchNorm2d [${b}]`, timing: measure(w.run, bnReps), ref });
+        log(`normlab [${b}] ${w.label}, ${w.variant} loop…`);
+        entries.push({ group: w.key, impl: `normlab nn.BatchNorm2d [${b}], ${w.variant}`, timing: measure(w.run, bnReps), ref: ref && w.variant === 'natural', variant: w.variant });
       }
       for (const w of bnKernelWorkloads(BN_SHAPE)) {
         log(`normlab [${b}] kernels ${w.label}…`);
@@ -79,14 +80,16 @@ for (const b of backends) {
       }
     }
     if (doMlp) {
-      for (const bn of [true, false]) {
-        log(`normlab [${b}] MLP ${bn ? 'with' : 'without'} BN…`);
-        const t = measureSteps(mlpStep(bn), q ? { warmup: 3, reps: 2, warmMs: 200 } : { warmup: 20, reps: 5, warmMs: 1000 }, q ? 200 : 600);
-        entries.push({ group: bn ? 'mlp.bn' : 'mlp.plain', impl: `normlab [${b}]`, timing: t, ref, note: `${t.steps} steps/sample` });
+      for (const bn of [true, false]) for (const variant of ['natural', 'scoped'] as const) {
+        log(`normlab [${b}] MLP ${bn ? 'with' : 'without'} BN, ${variant} loop…`);
+        const t = measureSteps(mlpStep(bn, { variant }), q ? { warmup: 3, reps: 2, warmMs: 200, inUse } : { warmup: 20, reps: 7, warmMs: 1000, inUse }, q ? 200 : 600);
+        entries.push({ group: bn ? 'mlp.bn' : 'mlp.plain', impl: `normlab [${b}], ${variant}`, timing: t, ref: ref && variant === 'natural', variant, note: `${t.steps} steps/sample` });
       }
-      log(`normlab [${b}] small CNN…`);
-      const t = measureSteps(cnnStep(), q ? { warmup: 2, reps: 2, warmMs: 200 } : { warmup: 5, reps: 5, warmMs: 1000 }, q ? 200 : 1000);
-      entries.push({ group: 'cnn', impl: `normlab [${b}]`, timing: t, ref, note: `${t.steps} steps/sample` });
+      for (const variant of ['natural', 'scoped'] as const) {
+        log(`normlab [${b}] small CNN, ${variant} loop…`);
+        const t = measureSteps(cnnStep({ variant }), q ? { warmup: 2, reps: 2, warmMs: 200, inUse } : { warmup: 5, reps: 5, warmMs: 1000, inUse }, q ? 200 : 1000);
+        entries.push({ group: 'cnn', impl: `normlab [${b}], ${variant}`, timing: t, ref: ref && variant === 'natural', variant, note: `${t.steps} steps/sample` });
+      }
     }
   } catch (e) {
     skipped.push({ peer: `normlab [${b}]`, what: opts.only ?? 'bn+mlp', reason: e instanceof Error ? e.message : String(e) });
@@ -142,6 +145,8 @@ console.log(`copy bandwidth (Float32Array.set over ${(bw.floats * 4 / 2 ** 20).t
 console.log(`floor = passes × ${(BN_BYTES / 1e6).toFixed(1)} MB / ${GB(bw)} (the median copy; the floor row also gives it at the best copy, ${gbps(bestBytesPerSec(bw))}): ` +
   'training fwd 3 passes, fwd+bwd 8, inference 2, normStats 1, normBackward 5. x is small enough to stay partly in L3 between reps, so a kernel can beat the floor.\n');
 console.log(table(groups, entries));
+console.log('\nThe loop as a PyTorch user writes it (natural: no scope, no dispose) against the same work in scope():\n');
+console.log(naturalVsScoped(groups, entries));
 if (skipped.length) console.log('\nskipped: ' + skipped.map((s) => `${s.peer} ${s.what} (${s.reason})`).join('; '));
 console.log(`\nnormlab is single-threaded; compare it with the 1-thread peer rows. Ratios: time of normlab [${defaultBackend}] (the default backend) ÷ time of the row (below 1: normlab faster).`);
 

@@ -33,14 +33,36 @@ export interface Reps {
   readonly reps: number;
   /** Keep warming up until this much time has passed too (default 300 ms): the JIT settles, fresh memory gets touched. */
   readonly warmMs?: number;
+  /**
+   * Memory in use (normlab's wasm backend: bytes in device blocks): keep warming up while it still sets new
+   * highs within the last 20 calls (at most 15 s). A loop without scopes grows its device memory up to the
+   * storage layer's soft limit before the first collection, touching fresh pages; timing it then would time
+   * a one-time start-up cost.
+   */
+  readonly inUse?: () => number;
+}
+
+/** Run fn untimed: `warmup` calls and `warmMs` at least, then until `inUse` stops setting new highs; at most `cap` calls. */
+function warm(fn: () => void, { warmup, warmMs = 300, inUse }: Reps, cap: number): number {
+  const s0 = performance.now();
+  let i = 0, high = -Infinity, lastHigh = 0;
+  for (; i < cap; i++) {
+    const elapsed = performance.now() - s0;
+    const settled = !inUse || i - lastHigh >= 20 || elapsed > 15_000;
+    if (i >= warmup && elapsed >= warmMs && settled) break;
+    fn();
+    const u = inUse?.() ?? 0;
+    if (u > high) { high = u; lastHigh = i; }
+  }
+  return i;
 }
 
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e3;
 
-/** Run fn untimed (`warmup` times and `warmMs` at least), then `reps` times timed; the summary in ms. */
-export function measure(fn: () => void, { warmup, reps, warmMs = 300 }: Reps): Timing {
-  const s0 = performance.now();
-  for (let i = 0; (i < warmup || performance.now() - s0 < warmMs) && i < 200; i++) fn();
+/** Run fn untimed (see `warm`), then `reps` times timed; the summary in ms. */
+export function measure(fn: () => void, r: Reps): Timing {
+  const { reps } = r;
+  warm(fn, r, 400);
   const t: number[] = [], c: number[] = [], f: number[] = [];
   for (let i = 0; i < reps; i++) {
     const f0 = process.resourceUsage().minorPageFault, c0 = process.cpuUsage(), s = performance.now();
@@ -56,10 +78,9 @@ export function measure(fn: () => void, { warmup, reps, warmMs = 300 }: Reps): T
  * Time per step (ms) of a training step: each timed sample runs `steps` steps and records the mean.
  * `steps` is sized from the warm-up so that one sample takes about `targetMs`.
  */
-export function measureSteps(step: () => void, { warmup, reps, warmMs = 300 }: Reps, targetMs: number): Timing & { steps: number } {
-  const s0 = performance.now();
-  let i = 0;
-  for (; (i < warmup || performance.now() - s0 < warmMs) && i < 10_000; i++) step();
+export function measureSteps(step: () => void, r: Reps, targetMs: number): Timing & { steps: number } {
+  const { reps } = r;
+  const i = warm(step, r, 20_000);
   const w = Math.min(i, 10), s1 = performance.now();
   for (let j = 0; j < w; j++) step();
   const per = (performance.now() - s1) / Math.max(w, 1);

@@ -4,13 +4,17 @@ import { getBackend, type Backend, type NormLayout } from '../src/kernels/index.
 /**
  * The normlab workloads the benchmark times. Each is a function doing one unit of work; `passes` is how
  * many times a memory-bound implementation must stream a tensor of x's size (the memory floor). They use
- * the backend active when they are made (storage and kernels) and run each unit of work in a `scope`, so a
- * backend with its own memory (wasm) frees the temporaries.
+ * the backend active when they are made (storage and kernels). Most come in two variants: the loop as a
+ * PyTorch user writes it (`natural`: no scope, no dispose — what the ratios against peers use) and the same
+ * work wrapped in `scope` with the old gradient disposed (`scoped`: deterministic release), side by side.
  */
+export type Variant = 'natural' | 'scoped';
+
 export interface Workload {
   readonly key: string;
   readonly label: string;
   readonly passes: number;
+  readonly variant?: Variant;
   readonly run: () => void;
 }
 
@@ -48,16 +52,17 @@ export function bnApiWorkloads(shape: readonly number[]): Workload[] {
   const xg = x.detach();
   xg.requiresGrad = true;
   const dy = tensor(data.dy, shape);
+  // Each returns its output, as code that uses it would have it (the natural loop then drops it).
+  const fwd = () => { bn.train(); return noGrad(() => bn.forward(x)); };
+  const fwdBwd = () => { bn.train(); xg.grad = null; bn.zeroGrad(); const y = bn.forward(xg); y.backward(dy); return y; };
+  const infer = () => { bn.eval(); const y = noGrad(() => bn.forward(x)); bn.train(); return y; };
   return [
-    { key: 'bn.train_fwd', label: 'BN2d training forward', passes: 3, run: () => scope(() => { bn.train(); noGrad(() => bn.forward(x)); }) },
-    {
-      key: 'bn.train_fwd_bwd', label: 'BN2d training forward+backward', passes: 8, run: () => scope(() => {
-        // dispose: with the wasm backend, dropping a gradient (x.grad = null, zeroGrad) does not free its storage
-        bn.train(); xg.grad?.dispose(); xg.grad = null; bn.zeroGrad();
-        bn.forward(xg).backward(dy);
-      }),
-    },
-    { key: 'bn.infer', label: 'BN2d inference', passes: 2, run: () => scope(() => { bn.eval(); noGrad(() => bn.forward(x)); bn.train(); }) },
+    { key: 'bn.train_fwd', label: 'BN2d training forward', passes: 3, variant: 'natural', run: fwd },
+    { key: 'bn.train_fwd', label: 'BN2d training forward', passes: 3, variant: 'scoped', run: () => { scope(fwd); } },
+    { key: 'bn.train_fwd_bwd', label: 'BN2d training forward+backward', passes: 8, variant: 'natural', run: fwdBwd },
+    { key: 'bn.train_fwd_bwd', label: 'BN2d training forward+backward', passes: 8, variant: 'scoped', run: () => { scope(() => { xg.grad?.dispose(); fwdBwd(); }); } },
+    { key: 'bn.infer', label: 'BN2d inference', passes: 2, variant: 'natural', run: infer },
+    { key: 'bn.infer', label: 'BN2d inference', passes: 2, variant: 'scoped', run: () => { scope(infer); } },
   ];
 }
 
@@ -91,6 +96,8 @@ export interface MlpOptions {
   samples?: number;
   batch?: number;
   lr?: number;
+  /** The loop as a PyTorch user writes it (default) or each step in a scope. */
+  variant?: Variant;
 }
 
 /**
@@ -98,7 +105,7 @@ export interface MlpOptions {
  * before a BN has no bias) or without. Returns one training step (forward, cross-entropy, backward,
  * plain SGD) over random data of MNIST's shape.
  */
-export function mlpStep(useBn: boolean, { samples = 10000, batch = 60, lr = 0.5 }: MlpOptions = {}): () => void {
+export function mlpStep(useBn: boolean, { samples = 10000, batch = 60, lr = 0.5, variant = 'natural' }: MlpOptions = {}): () => void {
   manualSeed(0);
   const layers: nn.Module[] = [];
   let d = 784;
@@ -121,18 +128,24 @@ export function mlpStep(useBn: boolean, { samples = 10000, batch = 60, lr = 0.5 
     for (let i = 0; i < batch; i++) y[i] = Math.min(9, Math.floor(Y[b * batch + i] * 10));
     batches.push({ x: tensor(X.subarray(b * batch * 784, (b + 1) * batch * 784), [batch, 784]), y });
   }
-  return trainingStep(model, opt, batches);
+  return trainingStep(model, opt, batches, variant);
 }
 
-/** One SGD step per call over the batches in turn (forward, cross-entropy, backward, update), in a scope. */
-function trainingStep(model: nn.Module, opt: optim.Optimizer, batches: readonly { x: Tensor; y: Int32Array }[]): () => void {
+/**
+ * One SGD step per call over the batches in turn (forward, cross-entropy, backward, update), written as in
+ * PyTorch (`natural`) or inside a scope.
+ */
+function trainingStep(model: nn.Module, opt: optim.Optimizer, batches: readonly { x: Tensor; y: Int32Array }[], variant: Variant): () => void {
   let i = 0;
-  return () => scope(() => {
+  const step = () => {
     const { x, y } = batches[i++ % batches.length];
+    const loss = nn.functional.crossEntropy(model.forward(x), y);
     opt.zeroGrad();
-    nn.functional.crossEntropy(model.forward(x), y).backward();
+    loss.backward();
     opt.step();
-  });
+    return loss;
+  };
+  return variant === 'natural' ? step : () => { scope(step); };
 }
 
 /**
@@ -140,7 +153,7 @@ function trainingStep(model: nn.Module, opt: optim.Optimizer, batches: readonly 
  * max-pool 2, global average pooling, Linear 32→10): one SGD training step (lr 0.05, momentum 0.9) on a
  * batch of 60 random 28×28 images.
  */
-export function cnnStep({ samples = 600, batch = 60 }: { samples?: number; batch?: number } = {}): () => void {
+export function cnnStep({ samples = 600, batch = 60, variant = 'natural' }: { samples?: number; batch?: number; variant?: Variant } = {}): () => void {
   manualSeed(0);
   const model = models.cnn();
   const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
@@ -150,5 +163,5 @@ export function cnnStep({ samples = 600, batch = 60 }: { samples?: number; batch
     x: tensor(X.subarray(b * batch * 784, (b + 1) * batch * 784), [batch, 784]),
     y: Int32Array.from({ length: batch }, (_, i) => (b * batch + i) % 10),
   }));
-  return trainingStep(model, opt, batches);
+  return trainingStep(model, opt, batches, variant);
 }

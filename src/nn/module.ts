@@ -167,8 +167,8 @@ export abstract class Module {
   }
 
   /**
-   * Drop every parameter's gradient (set to null, as PyTorch's zero_grad(set_to_none=True)), releasing its
-   * storage at once (see Tensor.dropGrad): clone a gradient first if you need it afterwards.
+   * Drop every parameter's gradient (set to null, as PyTorch's zero_grad(set_to_none=True)). Its storage is
+   * freed at once unless your code read `.grad` (see Tensor.dropGrad); a gradient you hold stays valid.
    */
   zeroGrad(): void {
     trusted(() => { for (const p of this.parameters()) p.dropGrad(); });
