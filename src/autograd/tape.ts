@@ -24,8 +24,10 @@ export function noGrad<T>(fn: () => T): T {
 /** The Arrs an op saved for backward (its own storage: the tape frees it). */
 function savedArrs(saved: unknown): Arr[] {
   if (saved instanceof Arr) return [saved];
-  if (!saved || typeof saved !== 'object') return [];
-  return Object.values(saved).filter((v): v is Arr => v instanceof Arr);
+  if (!saved || typeof saved !== 'object' || ArrayBuffer.isView(saved)) return []; // a typed array: the op's own host values
+  const out: Arr[] = [];
+  for (const k in saved) { const v = (saved as Record<string, unknown>)[k]; if (v instanceof Arr) out.push(v); }
+  return out;
 }
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;

@@ -20,7 +20,7 @@ function validRange(off: number, stride: number, W: number, OW: number): [number
 }
 
 /** cols[(c·kh + u)·kw + v, i·OW + j] = x[xo + c·H·W + (i·sh − ph + u·dh)·W + j·sw − pw + v·dw], 0 outside. */
-function im2col(x: FloatArray, xo: number, Cg: number, g: Conv2dGeometry, cols: FloatArray): void {
+export function im2col(x: FloatArray, xo: number, Cg: number, g: Conv2dGeometry, cols: FloatArray): void {
   const { H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw } = g;
   const P = OH * OW;
   let ro = 0;
@@ -45,7 +45,7 @@ function im2col(x: FloatArray, xo: number, Cg: number, g: Conv2dGeometry, cols: 
 }
 
 /** The adjoint of im2col: dx[xo + …] += cols[…] over every (row, column) that im2col read from x. */
-function col2im(cols: FloatArray, dx: FloatArray, xo: number, Cg: number, g: Conv2dGeometry): void {
+export function col2im(cols: FloatArray, dx: FloatArray, xo: number, Cg: number, g: Conv2dGeometry): void {
   const { H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw } = g;
   const P = OH * OW;
   let ro = 0;
@@ -71,12 +71,19 @@ function col2im(cols: FloatArray, dx: FloatArray, xo: number, Cg: number, g: Con
 export type Gemm = (a: FloatArray, b: FloatArray, out: FloatArray, M: number, K: number, N: number,
   transA: boolean, transB: boolean, accumulate: boolean) => void;
 
+/** The data-movement loops the convolution runs on (the js ones above, or a backend's own). */
+export interface ConvLoops {
+  im2col: typeof im2col;
+  col2im: typeof col2im;
+}
+
 /**
- * Convolution kernels over a given GEMM and work-area allocator (`release` returns a work area after the
- * call): the js backend passes its blocked matmul and plain arrays, the wasm backend its SIMD matmul and
- * blocks of its memory, so the im2col layout and loops exist once.
+ * Convolution kernels over a given GEMM, work-area allocator (`release` returns a work area after the call)
+ * and im2col loops: the js backend passes its blocked matmul, plain arrays and the loops above, the wasm
+ * backend its SIMD matmul, blocks of its memory and its wasm loops, so the convolution's structure exists once.
  */
-export function makeConvKernels(matmul: Gemm, scratch: (like: FloatArray, n: number) => FloatArray, release: (a: FloatArray) => void = () => {}) {
+export function makeConvKernels(matmul: Gemm, scratch: (like: FloatArray, n: number) => FloatArray, release: (a: FloatArray) => void = () => {},
+  { im2col: toCols, col2im: fromCols }: ConvLoops = { im2col, col2im }) {
   function conv2d(x: FloatArray, w: FloatArray, b: FloatArray | null, g: Conv2dGeometry, y: FloatArray): void {
     const { N, C, H, W, O, OH, OW, kh, kw, groups } = g;
     const Cg = C / groups, Og = O / groups, K = Cg * kh * kw, P = OH * OW;
@@ -88,7 +95,7 @@ export function makeConvKernels(matmul: Gemm, scratch: (like: FloatArray, n: num
         const yv = y.subarray(yo, yo + Og * P);
         if (b) for (let o = 0; o < Og; o++) yv.fill(b[gi * Og + o], o * P, (o + 1) * P);
         let src: FloatArray;
-        if (cols) { im2col(x, xo, Cg, g, cols); src = cols; } else src = x.subarray(xo, xo + K * P);
+        if (cols) { toCols(x, xo, Cg, g, cols); src = cols; } else src = x.subarray(xo, xo + K * P);
         matmul(w.subarray(gi * Og * K, (gi + 1) * Og * K), src, yv, Og, K, P, false, false, b !== null);
       }
     }
@@ -123,14 +130,14 @@ export function makeConvKernels(matmul: Gemm, scratch: (like: FloatArray, n: num
         const dyv = dy.subarray(yo, yo + Og * P);
         if (dw) {
           let src: FloatArray;
-          if (cols) { im2col(x, xo, Cg, g, cols); src = cols; } else src = x.subarray(xo, xo + K * P);
+          if (cols) { toCols(x, xo, Cg, g, cols); src = cols; } else src = x.subarray(xo, xo + K * P);
           // dW[group] (+)= dy[n, group] · colsᵀ
           matmul(dyv, src, dw.subarray(gi * Og * K, (gi + 1) * Og * K), Og, P, K, false, true, n > 0);
         }
         if (wt && dx) {
           // dcols = W[group]ᵀ · dy[n, group], scattered back into dx
           const wtv = wt.subarray(gi * Og * K, (gi + 1) * Og * K);
-          if (dcols) { matmul(wtv, dyv, dcols, K, Og, P, false, false, false); col2im(dcols, dx, xo, Cg, g); }
+          if (dcols) { matmul(wtv, dyv, dcols, K, Og, P, false, false, false); fromCols(dcols, dx, xo, Cg, g); }
           else matmul(wtv, dyv, dx.subarray(xo, xo + K * P), K, Og, P, false, false, false);
         }
       }

@@ -11,10 +11,9 @@
  * - js fallback (jsKernels), explicitly, when a data array is float64 (float64 tensors are the js backend's
  *   job), for shape patterns the wasm kernels do not cover (general n-d broadcasting, permutations other than
  *   (batched) 2-D transposes, reductions other than over all / the last / the first or a middle block of axes),
- *   for out-of-range class indices (js gives NaN), for the error cases the js kernels report, and for
- *   convolution and pooling (not yet in wasm).
+ *   for out-of-range class indices (js gives NaN), and for the error cases the js kernels report.
  */
-import type { AdamHyper, BinaryOp, FloatArray, Kernels, ReduceOp, SgdHyper, UnaryOp } from '../types.js';
+import type { AdamHyper, BinaryOp, FloatArray, Kernels, PoolAxis, ReduceOp, SgdHyper, UnaryOp } from '../types.js';
 import { ghostSize, reduceBlocks, sizeOf, statCount } from '../types.js';
 import { jsKernels } from '../js/index.js';
 import { makeConvKernels } from '../js/conv.js';
@@ -56,6 +55,17 @@ interface Exports {
   adam_update(param: number, grad: number, m: number, v: number, vmax: number, n: number, stepSize: number,
     bc2Sqrt: number, b1: number, b2: number, k1: number, k2: number, eps: number, l2: number, shrink: number,
     amsgrad: number, clip: number, scale: number): void;
+  im2col_f32(x: number, Cg: number, H: number, W: number, OH: number, OW: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, dh: number, dw: number, cols: number): void;
+  col2im_f32(cols: number, dx: number, Cg: number, H: number, W: number, OH: number, OW: number, kh: number, kw: number, sh: number,
+    sw: number, ph: number, pw: number, dh: number, dw: number): void;
+  maxpool_f32(x: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, ws: number, we: number,
+    y: number, argmax: number): void;
+  maxpool_backward_f32(dy: number, argmax: number, planes: number, inPlane: number, outPlane: number, dx: number): void;
+  avgpool_f32(x: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, hd: number,
+    ws: number, we: number, wd: number, y: number): void;
+  avgpool_backward_f32(dy: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, hd: number,
+    ws: number, we: number, wd: number, dx: number): void;
 }
 
 // Op codes shared with assembly/elementwise.ts and assembly/reduce.ts.
@@ -78,9 +88,33 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
   const p64 = (a: FloatArray, n: number, dir = IN) => st.ptr(a, 'float64', n, dir);
   const opt32 = (a: FloatArray | null, n: number, dir = IN) => (a ? p32(a, n, dir) : 0);
 
-  // Called only after k exists (at kernel-call time).
+  // Called only after k exists (at kernel-call time). The im2col loops run in wasm on the same views.
   const conv = makeConvKernels((a, b, out, M, K, N, ta, tb, acc) => k.matmul(a, b, out, M, K, N, ta, tb, acc),
-    (_like, n) => mem.alloc('float32', n, false), (a) => mem.freeView(a));
+    (_like, n) => mem.alloc('float32', n, false), (a) => mem.freeView(a), {
+      im2col: (x, xo, Cg, g, cols) => st.run(() => w.im2col_f32(p32(x.subarray(xo), Cg * g.H * g.W), Cg, g.H, g.W, g.OH, g.OW, g.kh, g.kw,
+        g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, p32(cols, cols.length, OUT))),
+      col2im: (cols, dx, xo, Cg, g) => st.run(() => w.col2im_f32(p32(cols, cols.length), p32(dx.subarray(xo), Cg * g.H * g.W, INOUT), Cg, g.H, g.W,
+        g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw)),
+    });
+  /** Pooling windows as int32/float64 arrays in the scratch area, from byte `off` on; returns their pointers. */
+  const windows = (h: PoolAxis, wa: PoolAxis, withDivisors: boolean) => {
+    const OH = h.start.length, OW = wa.start.length;
+    const ints = [h.start, h.end, wa.start, wa.end], dbl = withDivisors ? [h.divisor, wa.divisor] : [];
+    const intBytes = 4 * 2 * (OH + OW) + 64, bytes = intBytes + 8 * (OH + OW) + 32;
+    const base = st.scratch(bytes);
+    let off = 0;
+    const ptrs = ints.map((a) => { const p = base + off; new Int32Array(mem.memory.buffer, p, a.length).set(a); off += (a.length * 4 + 15) & ~15; return p; });
+    off = (off + 15) & ~15;
+    const dptrs = dbl.map((a) => { const p = base + off; new Float64Array(mem.memory.buffer, p, a.length).set(a); off += (a.length * 8 + 15) & ~15; return p; });
+    return { hs: ptrs[0], he: ptrs[1], ws: ptrs[2], we: ptrs[3], hd: dptrs[0] ?? 0, wd: dptrs[1] ?? 0 };
+  };
+  /** Int32 data staged in a temporary block (argmax indices live on the JavaScript heap). */
+  const int32Block = (a: Int32Array, copyIn: boolean) => {
+    const t = mem.alloc('float32', Math.max(a.length, 1), false);
+    const v = new Int32Array(t.buffer, t.byteOffset, a.length);
+    if (copyIn) v.set(a);
+    return { t, v, p: t.byteOffset };
+  };
   const k: Kernels = {
     binary(op, a, aShape, b, bShape, out, outShape) {
       const plan = f32(a) && f32(b) && f32(out) ? plan2d(outShape, [aShape, bShape]) : null;
@@ -262,10 +296,32 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
     conv2d: (x, wt, b, g, y) => (f32(x) && f32(wt) && f32(y) && (!b || f32(b)) ? conv.conv2d(x, wt, b, g, y) : jsKernels.conv2d(x, wt, b, g, y)),
     conv2dBackward: (x, wt, dy, g, dx, dw, db) => (f32(x) && f32(wt) && f32(dy) && (!dx || f32(dx)) && (!dw || f32(dw)) && (!db || f32(db))
       ? conv.conv2dBackward(x, wt, dy, g, dx, dw, db) : jsKernels.conv2dBackward(x, wt, dy, g, dx, dw, db)),
-    maxPool2d: (x, planes, h, wd, y, am) => jsKernels.maxPool2d(x, planes, h, wd, y, am),
-    maxPool2dBackward: (dy, am, planes, inPlane, dx) => jsKernels.maxPool2dBackward(dy, am, planes, inPlane, dx),
-    avgPool2d: (x, planes, h, wd, y) => jsKernels.avgPool2d(x, planes, h, wd, y),
-    avgPool2dBackward: (dy, planes, h, wd, dx) => jsKernels.avgPool2dBackward(dy, planes, h, wd, dx),
+    maxPool2d(x, planes, h, wa, y, am) {
+      if (!f32(x) || !f32(y) || planes === 0 || y.length === 0) return jsKernels.maxPool2d(x, planes, h, wa, y, am);
+      const OH = h.start.length, OW = wa.start.length, n = planes * h.size * wa.size;
+      const b = int32Block(am, false);
+      try {
+        st.run(() => { const wn = windows(h, wa, false); w.maxpool_f32(p32(x, n), planes, h.size, wa.size, OH, OW, wn.hs, wn.he, wn.ws, wn.we, p32(y, planes * OH * OW, OUT), b.p); });
+        am.set(b.v);
+      } finally { mem.freeView(b.t); }
+    },
+    maxPool2dBackward(dy, am, planes, inPlane, dx) {
+      if (!f32(dy) || !f32(dx) || planes === 0) return jsKernels.maxPool2dBackward(dy, am, planes, inPlane, dx);
+      const b = int32Block(am, true);
+      try {
+        st.run(() => w.maxpool_backward_f32(p32(dy, dy.length), b.p, planes, inPlane, dy.length / planes, p32(dx, planes * inPlane, OUT)));
+      } finally { mem.freeView(b.t); }
+    },
+    avgPool2d(x, planes, h, wa, y) {
+      if (!f32(x) || !f32(y) || planes === 0 || y.length === 0) return jsKernels.avgPool2d(x, planes, h, wa, y);
+      const OH = h.start.length, OW = wa.start.length;
+      st.run(() => { const wn = windows(h, wa, true); w.avgpool_f32(p32(x, planes * h.size * wa.size), planes, h.size, wa.size, OH, OW, wn.hs, wn.he, wn.hd, wn.ws, wn.we, wn.wd, p32(y, planes * OH * OW, OUT)); });
+    },
+    avgPool2dBackward(dy, planes, h, wa, dx) {
+      if (!f32(dy) || !f32(dx) || planes === 0 || dy.length === 0) return jsKernels.avgPool2dBackward(dy, planes, h, wa, dx);
+      const OH = h.start.length, OW = wa.start.length;
+      st.run(() => { const wn = windows(h, wa, true); w.avgpool_backward_f32(p32(dy, planes * OH * OW), planes, h.size, wa.size, OH, OW, wn.hs, wn.he, wn.hd, wn.ws, wn.we, wn.wd, p32(dx, planes * h.size * wa.size, OUT)); });
+    },
   };
   return k;
 }

@@ -1,0 +1,158 @@
+// Convolution and pooling loops over NCHW float32 (the twins of src/kernels/js/conv.ts and pool.ts): im2col and
+// its adjoint for the GEMM-based convolution, and max/average pooling over precomputed windows. They move
+// data, so they are memory-bound; results equal the js kernels bit for bit (the same float64 sums for
+// average pooling, the same first-maximum rule for max pooling).
+
+// @ts-ignore: decorator
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+/** Output columns j whose input column j·sw + off lies in [0, W): r1 = j0, r2 = j1. */
+let r1: i32 = 0;
+let r2: i32 = 0;
+// @ts-ignore: decorator
+@inline function validRange(off: i32, stride: i32, W: i32, OW: i32): void {
+  // ceil(−off / stride) and floor((W − 1 − off) / stride) for either sign, as the js kernel's Math.ceil/floor.
+  const lo = -off, hi = W - 1 - off;
+  const c = lo > 0 ? (lo + stride - 1) / stride : -((-lo) / stride);
+  const f = hi >= 0 ? hi / stride : -((-hi + stride - 1) / stride);
+  const j0 = min(OW, max(0, c));
+  r1 = j0;
+  r2 = max(j0, min(OW, f + 1));
+}
+
+/** cols[(c·kh + u)·kw + v, i·OW + j] = x[c·H·W + (i·sh − ph + u·dh)·W + j·sw − pw + v·dw], 0 outside. */
+export function im2col_f32(x: usize, Cg: i32, H: i32, W: i32, OH: i32, OW: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, dh: i32, dw: i32, cols: usize): void {
+  const P = OH * OW;
+  let ro = 0;
+  for (let c = 0; c < Cg; c++) {
+    const xc = c * H * W;
+    for (let u = 0; u < kh; u++) {
+      for (let v = 0; v < kw; v++, ro += P) {
+        const off = v * dw - pw;
+        validRange(off, sw, W, OW);
+        const j0 = r1, j1 = r2;
+        for (let i = 0; i < OH; i++) {
+          const ih = i * sh - ph + u * dh, co = at(cols, ro + i * OW);
+          if (ih < 0 || ih >= H) { memory.fill(co, 0, <usize>OW << 2); continue; }
+          const xr = at(x, xc + ih * W + off);
+          if (j0 > 0) memory.fill(co, 0, <usize>j0 << 2);
+          if (sw == 1) memory.copy(at(co, j0), at(xr, j0), <usize>(j1 - j0) << 2);
+          else for (let j = j0; j < j1; j++) store<f32>(at(co, j), load<f32>(at(xr, j * sw)));
+          if (j1 < OW) memory.fill(at(co, j1), 0, <usize>(OW - j1) << 2);
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: dx[…] += cols[…] over every (row, column) that im2col read from x. */
+export function col2im_f32(cols: usize, dx: usize, Cg: i32, H: i32, W: i32, OH: i32, OW: i32, kh: i32, kw: i32, sh: i32,
+  sw: i32, ph: i32, pw: i32, dh: i32, dw: i32): void {
+  const P = OH * OW;
+  let ro = 0;
+  for (let c = 0; c < Cg; c++) {
+    const xc = c * H * W;
+    for (let u = 0; u < kh; u++) {
+      for (let v = 0; v < kw; v++, ro += P) {
+        const off = v * dw - pw;
+        validRange(off, sw, W, OW);
+        const j0 = r1, j1 = r2;
+        for (let i = 0; i < OH; i++) {
+          const ih = i * sh - ph + u * dh;
+          if (ih < 0 || ih >= H) continue;
+          const xr = at(dx, xc + ih * W + off), co = at(cols, ro + i * OW);
+          if (sw == 1) {
+            let j = j0;
+            for (; j + 4 <= j1; j += 4) v128.store(at(xr, j), f32x4.add(v128.load(at(xr, j)), v128.load(at(co, j))));
+            for (; j < j1; j++) store<f32>(at(xr, j), load<f32>(at(xr, j)) + load<f32>(at(co, j)));
+          } else for (let j = j0; j < j1; j++) store<f32>(at(xr, j * sw), load<f32>(at(xr, j * sw)) + load<f32>(at(co, j)));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Max over each window of `planes` planes [H, W] into y [planes, OH, OW]; argmax (int32) gets the in-plane index
+ * of the window's first maximum (NaN counts as the maximum). Windows: rows [hs[i], he[i]), columns [ws[j], we[j])
+ * (int32 arrays).
+ */
+export function maxpool_f32(x: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32, hs: usize, he: usize, ws: usize, we: usize,
+  y: usize, argmax: usize): void {
+  const inPlane = H * W;
+  let yo = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = at(x, p * inPlane);
+    for (let i = 0; i < OH; i++) {
+      const ra = load<i32>(at(hs, i)), rb = load<i32>(at(he, i));
+      for (let j = 0; j < OW; j++, yo++) {
+        const ca = load<i32>(at(ws, j)), cb = load<i32>(at(we, j));
+        let m: f32 = -Infinity, best = ra * W + ca;
+        for (let r = ra; r < rb; r++) {
+          for (let c = ca; c < cb; c++) {
+            const v = load<f32>(at(xo, r * W + c));
+            if (v > m || v != v) { m = v; best = r * W + c; }
+          }
+        }
+        store<f32>(at(y, yo), m);
+        store<i32>(at(argmax, yo), best);
+      }
+    }
+  }
+}
+
+/** dx = 0, then dx[p, argmax[p, q]] += dy[p, q]. */
+export function maxpool_backward_f32(dy: usize, argmax: usize, planes: i32, inPlane: i32, outPlane: i32, dx: usize): void {
+  memory.fill(dx, 0, <usize>planes * <usize>inPlane << 2);
+  for (let p = 0; p < planes; p++) {
+    const xo = at(dx, p * inPlane), yo = p * outPlane;
+    for (let q = 0; q < outPlane; q++) {
+      const d = at(xo, load<i32>(at(argmax, yo + q)));
+      store<f32>(d, load<f32>(d) + load<f32>(at(dy, yo + q)));
+    }
+  }
+}
+
+/** y[p, i, j] = Σ_window x / (hd[i]·wd[j]) with float64 sums (hd, wd float64 arrays). */
+export function avgpool_f32(x: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32, hs: usize, he: usize, hd: usize,
+  ws: usize, we: usize, wd: usize, y: usize): void {
+  const inPlane = H * W;
+  let yo = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = at(x, p * inPlane);
+    for (let i = 0; i < OH; i++) {
+      const ra = load<i32>(at(hs, i)), rb = load<i32>(at(he, i)), di = load<f64>(hd + (<usize>i << 3));
+      for (let j = 0; j < OW; j++, yo++) {
+        const ca = load<i32>(at(ws, j)), cb = load<i32>(at(we, j));
+        let s: f64 = 0;
+        for (let r = ra; r < rb; r++) { const o = at(xo, r * W); for (let c = ca; c < cb; c++) s += <f64>load<f32>(at(o, c)); }
+        store<f32>(at(y, yo), <f32>(s / (di * load<f64>(wd + (<usize>j << 3)))));
+      }
+    }
+  }
+}
+
+/** dx = 0, then dx[p, window(i, j)] += dy[p, i, j] / (hd[i]·wd[j]), in float64 per addition as the js kernel. */
+export function avgpool_backward_f32(dy: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32, hs: usize, he: usize, hd: usize,
+  ws: usize, we: usize, wd: usize, dx: usize): void {
+  const inPlane = H * W;
+  memory.fill(dx, 0, <usize>planes * <usize>inPlane << 2);
+  let yo = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = at(dx, p * inPlane);
+    for (let i = 0; i < OH; i++) {
+      const ra = load<i32>(at(hs, i)), rb = load<i32>(at(he, i)), di = load<f64>(hd + (<usize>i << 3));
+      for (let j = 0; j < OW; j++, yo++) {
+        const ca = load<i32>(at(ws, j)), cb = load<i32>(at(we, j));
+        const gv = <f64>load<f32>(at(dy, yo)) / (di * load<f64>(wd + (<usize>j << 3)));
+        for (let r = ra; r < rb; r++) {
+          const o = at(xo, r * W);
+          for (let c = ca; c < cb; c++) store<f32>(at(o, c), <f32>(<f64>load<f32>(at(o, c)) + gv));
+        }
+      }
+    }
+  }
+}
