@@ -38,10 +38,14 @@ export function im2col_f32(x: usize, Cg: i32, H: i32, W: i32, OH: i32, OW: i32, 
           const ih = i * sh - ph + u * dh, co = at(cols, ro + i * OW);
           if (ih < 0 || ih >= H) { memory.fill(co, 0, <usize>OW << 2); continue; }
           const xr = at(x, xc + ih * W + off);
-          if (j0 > 0) memory.fill(co, 0, <usize>j0 << 2);
-          if (sw == 1) memory.copy(at(co, j0), at(xr, j0), <usize>(j1 - j0) << 2);
-          else for (let j = j0; j < j1; j++) store<f32>(at(co, j), load<f32>(at(xr, j * sw)));
-          if (j1 < OW) memory.fill(at(co, j1), 0, <usize>(OW - j1) << 2);
+          for (let j = 0; j < j0; j++) store<f32>(at(co, j), 0);
+          if (sw == 1) {
+            // rows are short (a feature map's width): inline copies beat memory.copy's call
+            let j = j0;
+            for (; j + 4 <= j1; j += 4) v128.store(at(co, j), v128.load(at(xr, j)));
+            for (; j < j1; j++) store<f32>(at(co, j), load<f32>(at(xr, j)));
+          } else for (let j = j0; j < j1; j++) store<f32>(at(co, j), load<f32>(at(xr, j * sw)));
+          for (let j = j1; j < OW; j++) store<f32>(at(co, j), 0);
         }
       }
     }
@@ -97,6 +101,49 @@ export function maxpool_f32(x: usize, planes: i32, H: i32, W: i32, OH: i32, OW: 
             if (v > m || v != v) { m = v; best = r * W + c; }
           }
         }
+        store<f32>(at(y, yo), m);
+        store<i32>(at(argmax, yo), best);
+      }
+    }
+  }
+}
+
+/**
+ * maxpool_f32 for 2×2 windows at stride 2 without padding (windows rows [2i, 2i + 2), columns [2j, 2j + 2)), four
+ * outputs per step. The same rule lane by lane: start from the window's first element, take each later one
+ * that is greater or NaN, so results (maximum and argmax) equal the general loop's.
+ */
+export function maxpool2x2_f32(x: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32, y: usize, argmax: usize): void {
+  const inPlane = H * W;
+  const step = i32x4(0, 2, 4, 6);
+  let yo = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = at(x, p * inPlane);
+    for (let i = 0; i < OH; i++) {
+      const r0 = at(xo, 2 * i * W), r1 = at(r0, W), base = 2 * i * W;
+      let j = 0;
+      for (; j + 4 <= OW; j += 4, yo += 4) {
+        const a0 = v128.load(at(r0, 2 * j)), a1 = v128.load(at(r0, 2 * j + 4));
+        const b0 = v128.load(at(r1, 2 * j)), b1 = v128.load(at(r1, 2 * j + 4));
+        const e00 = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), e01 = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+        const e10 = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), e11 = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+        const i00 = i32x4.add(i32x4.splat(base + 2 * j), step);
+        let m = e00, idx = i00;
+        let k = v128.or(f32x4.gt(e01, m), f32x4.ne(e01, e01));
+        m = v128.bitselect(e01, m, k); idx = v128.bitselect(i32x4.add(i00, i32x4.splat(1)), idx, k);
+        k = v128.or(f32x4.gt(e10, m), f32x4.ne(e10, e10));
+        m = v128.bitselect(e10, m, k); idx = v128.bitselect(i32x4.add(i00, i32x4.splat(W)), idx, k);
+        k = v128.or(f32x4.gt(e11, m), f32x4.ne(e11, e11));
+        m = v128.bitselect(e11, m, k); idx = v128.bitselect(i32x4.add(i00, i32x4.splat(W + 1)), idx, k);
+        v128.store(at(y, yo), m);
+        v128.store(at(argmax, yo), idx);
+      }
+      for (; j < OW; j++, yo++) {
+        let m = load<f32>(at(r0, 2 * j)), best = base + 2 * j;
+        const v1 = load<f32>(at(r0, 2 * j + 1)), v2 = load<f32>(at(r1, 2 * j)), v3 = load<f32>(at(r1, 2 * j + 1));
+        if (v1 > m || v1 != v1) { m = v1; best = base + 2 * j + 1; }
+        if (v2 > m || v2 != v2) { m = v2; best = base + W + 2 * j; }
+        if (v3 > m || v3 != v3) { m = v3; best = base + W + 2 * j + 1; }
         store<f32>(at(y, yo), m);
         store<i32>(at(argmax, yo), best);
       }

@@ -10,4 +10,4 @@ export {
 export { reduce_all, reduce_last, reduce_middle, argmax_rows, sum_squares } from './reduce';
 export { log_softmax, softmax_ce } from './loss';
 export { sgd_update, adam_update } from './optim';
-export { im2col_f32, col2im_f32, maxpool_f32, maxpool_backward_f32, avgpool_f32, avgpool_backward_f32 } from './conv';
+export { im2col_f32, col2im_f32, maxpool_f32, maxpool2x2_f32, maxpool_backward_f32, avgpool_f32, avgpool_backward_f32 } from './conv';

@@ -61,6 +61,7 @@ interface Exports {
     sw: number, ph: number, pw: number, dh: number, dw: number): void;
   maxpool_f32(x: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, ws: number, we: number,
     y: number, argmax: number): void;
+  maxpool2x2_f32(x: number, planes: number, H: number, W: number, OH: number, OW: number, y: number, argmax: number): void;
   maxpool_backward_f32(dy: number, argmax: number, planes: number, inPlane: number, outPlane: number, dx: number): void;
   avgpool_f32(x: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, hd: number,
     ws: number, we: number, wd: number, y: number): void;
@@ -107,6 +108,11 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
     off = (off + 15) & ~15;
     const dptrs = dbl.map((a) => { const p = base + off; new Float64Array(mem.memory.buffer, p, a.length).set(a); off += (a.length * 8 + 15) & ~15; return p; });
     return { hs: ptrs[0], he: ptrs[1], ws: ptrs[2], we: ptrs[3], hd: dptrs[0] ?? 0, wd: dptrs[1] ?? 0 };
+  };
+  /** Windows [2i, 2i + 2) along an axis (2×2 pooling at stride 2 without padding). */
+  const is2x2 = (a: PoolAxis) => {
+    for (let i = 0; i < a.start.length; i++) if (a.start[i] !== 2 * i || a.end[i] !== 2 * i + 2) return false;
+    return true;
   };
   /** Int32 data staged in a temporary block (argmax indices live on the JavaScript heap). */
   const int32Block = (a: Int32Array, copyIn: boolean) => {
@@ -301,7 +307,11 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
       const OH = h.start.length, OW = wa.start.length, n = planes * h.size * wa.size;
       const b = int32Block(am, false);
       try {
-        st.run(() => { const wn = windows(h, wa, false); w.maxpool_f32(p32(x, n), planes, h.size, wa.size, OH, OW, wn.hs, wn.he, wn.ws, wn.we, p32(y, planes * OH * OW, OUT), b.p); });
+        st.run(() => {
+          if (is2x2(h) && is2x2(wa)) { w.maxpool2x2_f32(p32(x, n), planes, h.size, wa.size, OH, OW, p32(y, planes * OH * OW, OUT), b.p); return; }
+          const wn = windows(h, wa, false);
+          w.maxpool_f32(p32(x, n), planes, h.size, wa.size, OH, OW, wn.hs, wn.he, wn.ws, wn.we, p32(y, planes * OH * OW, OUT), b.p);
+        });
         am.set(b.v);
       } finally { mem.freeView(b.t); }
     },
