@@ -1,3 +1,5 @@
+import { matmul_f32, matmul_work_bytes } from './matmul';
+
 // Convolution and pooling loops over NCHW float32 (the twins of src/kernels/js/conv.ts and pool.ts): im2col and
 // its adjoint for the GEMM-based convolution, and max/average pooling over precomputed windows. They move
 // data, so they are memory-bound; results equal the js kernels bit for bit (the same float64 sums for
@@ -199,6 +201,92 @@ export function avgpool_backward_f32(dy: usize, planes: i32, H: i32, W: i32, OH:
           const o = at(xo, r * W);
           for (let c = ca; c < cb; c++) store<f32>(at(o, c), <f32>(<f64>load<f32>(at(o, c)) + gv));
         }
+      }
+    }
+  }
+}
+
+// ---- whole convolutions over a range of images (one thread's part) ----
+// Geometry arguments as Conv2dGeometry (src/kernels/types.ts). `work` is the calling thread's work area: cols (and
+// dcols) [K, P] floats, then the matmul's work area.
+
+
+/** Bytes of work area the image-range convolution functions need (cols, dcols, matmul work; 16-aligned). */
+export function conv_work_bytes(C: i32, O: i32, OH: i32, OW: i32, kh: i32, kw: i32, groups: i32): i32 {
+  const Cg = C / groups, Og = O / groups, K = Cg * kh * kw, P = OH * OW;
+  const mm = max(matmul_work_bytes(Og, K, P), max(matmul_work_bytes(K, Og, P), matmul_work_bytes(Og, P, K)));
+  return 2 * (((K * P * 4) + 15) & ~15) + ((mm + 15) & ~15) + 16;
+}
+
+// @ts-ignore: decorator
+@inline function pointwise(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
+  return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+}
+
+/** y[n] = W ⊛ x[n] + b for images n in [n0, n1): im2col, then one GEMM per group (as the js conv2d). */
+export function conv2d_images(x: usize, w: usize, b: usize, y: usize, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32, n0: i32, n1: i32, work: usize): void {
+  const Cg = C / groups, Og = O / groups, K = Cg * kh * kw, P = OH * OW;
+  const base = (work + 15) & ~15, cols = base, mm = base + 2 * ((<usize>(K * P * 4) + 15) & ~15);
+  const pwise = pointwise(kh, kw, sh, sw, ph, pw);
+  for (let n = n0; n < n1; n++) {
+    for (let g = 0; g < groups; g++) {
+      const xo = at(x, (n * C + g * Cg) * H * W), yo = at(y, (n * O + g * Og) * P);
+      if (b) for (let o = 0; o < Og; o++) {
+        const v = f32x4.splat(load<f32>(at(b, g * Og + o))), row = at(yo, o * P);
+        let p = 0;
+        for (; p + 4 <= P; p += 4) v128.store(at(row, p), v);
+        for (; p < P; p++) store<f32>(at(row, p), load<f32>(at(b, g * Og + o)));
+      }
+      let src = xo;
+      if (!pwise) { im2col_f32(xo, Cg, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw, cols); src = cols; }
+      matmul_f32(at(w, g * Og * K), src, yo, Og, K, P, false, false, b != 0, mm);
+    }
+  }
+}
+
+/**
+ * dx[n] for images n in [n0, n1) (dx zero on entry): dcols = Wᵀ·dy[n] per group (wt holds Wᵀ per group, [K, Og]),
+ * scattered back with col2im (as the js conv2dBackward).
+ */
+export function conv2d_backward_dx_images(wt: usize, dy: usize, dx: usize, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32, n0: i32, n1: i32, work: usize): void {
+  const Cg = C / groups, Og = O / groups, K = Cg * kh * kw, P = OH * OW;
+  const base = (work + 15) & ~15, dcols = base + ((<usize>(K * P * 4) + 15) & ~15), mm = base + 2 * ((<usize>(K * P * 4) + 15) & ~15);
+  const pwise = pointwise(kh, kw, sh, sw, ph, pw);
+  for (let n = n0; n < n1; n++) {
+    for (let g = 0; g < groups; g++) {
+      const xo = at(dx, (n * C + g * Cg) * H * W), dyv = at(dy, (n * O + g * Og) * P), wtv = at(wt, g * Og * K);
+      if (pwise) { matmul_f32(wtv, dyv, xo, K, Og, P, false, false, false, mm); continue; }
+      matmul_f32(wtv, dyv, dcols, K, Og, P, false, false, false, mm);
+      col2im_f32(dcols, xo, Cg, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw);
+    }
+  }
+}
+
+/**
+ * One block's partial weight and bias gradients: dwp = Σ_{n ∈ [n0, n1)} dy[n]·colsᵀ per group, dbp = Σ_{n, p} dy
+ * (dbp 0: not needed). The caller sums the blocks' partials in block order: a fixed partition of the reduction
+ * over images, whatever the number of threads.
+ */
+export function conv2d_backward_dw_block(x: usize, dy: usize, dwp: usize, dbp: usize, C: i32, H: i32, W: i32, O: i32, OH: i32,
+  OW: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32, n0: i32, n1: i32, work: usize): void {
+  const Cg = C / groups, Og = O / groups, K = Cg * kh * kw, P = OH * OW;
+  const base = (work + 15) & ~15, cols = base, mm = base + 2 * ((<usize>(K * P * 4) + 15) & ~15);
+  const pwise = pointwise(kh, kw, sh, sw, ph, pw);
+  if (dbp) for (let o = 0; o < O; o++) store<f64>(dbp + (<usize>o << 3), 0);
+  for (let n = n0; n < n1; n++) {
+    for (let g = 0; g < groups; g++) {
+      const xo = at(x, (n * C + g * Cg) * H * W), dyv = at(dy, (n * O + g * Og) * P);
+      let src = xo;
+      if (!pwise) { im2col_f32(xo, Cg, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw, cols); src = cols; }
+      matmul_f32(dyv, src, at(dwp, g * Og * K), Og, P, K, false, true, n > n0, mm);
+      if (dbp) for (let o = 0; o < Og; o++) {
+        const row = at(dyv, o * P);
+        let s: f64 = 0;
+        for (let p = 0; p < P; p++) s += <f64>load<f32>(at(row, p));
+        const q = dbp + (<usize>(g * Og + o) << 3);
+        store<f64>(q, load<f64>(q) + s);
       }
     }
   }

@@ -4,6 +4,9 @@
 // accumulators) runs over each sliver/panel pair. The transposes happen while packing, so the caller never
 // makes transposed copies.
 //
+// Two builds (scripts/build-wasm.mjs): the relaxed-SIMD one multiplies and adds in one relaxed_madd (fused on
+// hardware with FMA: one rounding per product-sum, and half the instructions), the baseline one cannot.
+//
 // Accuracy. Baseline wasm SIMD has no FMA, so each product and each addition rounds. A tile therefore sums
 // chunks of KB = 8 (16 when K ≥ 48) products from zero and adds each chunk into C: two-level summation, whose
 // error is clearly below that of a sequential dot product, with or without FMA, once K ≥ 16 (simulated rms
@@ -136,6 +139,16 @@ function packB(b: usize, K: i32, N: i32, transB: bool, k0: i32, kc: i32, j0: i32
   }
 }
 
+/**
+ * c + a·b: one fused multiply-add in the relaxed-SIMD build (one rounding; FMA where the hardware has it), a
+ * multiply and an add in the baseline build.
+ */
+// @ts-ignore: decorator
+@inline function mac(c: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 // @ts-ignore: decorator
 @inline function put(cp: usize, v: v128, first: bool): void {
   v128.store(cp, first ? v : f32x4.add(v128.load(cp), v));
@@ -155,11 +168,11 @@ function micro(kc: i32, kb: i32, pa: usize, pb: usize, c: usize, N: i32, rows: i
     for (let k = k0; k < k1; k++) {
       const b0 = v128.load(pb), b1 = v128.load(pb, 16);
       const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa, 4);
-      c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
-      c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+      c00 = mac(c00, a0, b0); c01 = mac(c01, a0, b1);
+      c10 = mac(c10, a1, b0); c11 = mac(c11, a1, b1);
       const a2 = v128.load32_splat(pa, 8), a3 = v128.load32_splat(pa, 12);
-      c20 = f32x4.add(c20, f32x4.mul(a2, b0)); c21 = f32x4.add(c21, f32x4.mul(a2, b1));
-      c30 = f32x4.add(c30, f32x4.mul(a3, b0)); c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+      c20 = mac(c20, a2, b0); c21 = mac(c21, a2, b1);
+      c30 = mac(c30, a3, b0); c31 = mac(c31, a3, b1);
       pa += MR * 4; pb += NR * 4;
     }
     if (full) {
@@ -184,20 +197,21 @@ function micro(kc: i32, kb: i32, pa: usize, pb: usize, c: usize, N: i32, rows: i
 }
 
 /**
- * C = op(A)·op(B) (+ C) with float64 accumulation: exact products, one rounding per element. Two columns
- * per f64x2; for small K and small problems.
+ * Rows [i0, i1) × columns [j0, j1) of C = op(A)·op(B) (+ C) with float64 accumulation: exact products, one
+ * rounding per element. Four or two columns per step, the same arithmetic per element in every loop (so a
+ * split of the columns between threads changes no result); for small K and small problems.
  */
-function matmulF64(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA: bool, transB: bool, accumulate: bool): void {
+function matmulF64(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA: bool, transB: bool, accumulate: bool,
+  i0: i32, i1: i32, j0: i32, j1: i32): void {
   // Element strides in bytes: A(i, k) at a + i·ai + k·ak, B(k, j) at b + k·bk + j·bj.
   const ai: usize = transA ? 4 : <usize>K << 2, ak: usize = transA ? <usize>M << 2 : 4;
   const bk: usize = transB ? 4 : <usize>N << 2, bj: usize = transB ? <usize>K << 2 : 4;
-  for (let i = 0; i < M; i++) {
+  for (let i = i0; i < i1; i++) {
     const pa = a + <usize>i * ai, pc = at(c, i * N);
-    let j = 0;
+    let j = j0;
     if (!transB) {
-      // B's columns are contiguous: four columns per step, two floats per load (the same products and sums as
-      // the two-column loop below, so results do not depend on which loop an element falls in).
-      for (; j + 4 <= N; j += 4) {
+      // B's columns are contiguous: four columns per step, two floats per load.
+      for (; j + 4 <= j1; j += 4) {
         let s0 = f64x2.splat(0), s1 = s0;
         let qa = pa, qb = at(b, j);
         for (let k = 0; k < K; k++) {
@@ -214,7 +228,7 @@ function matmulF64(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA:
         v128.store_lane<i64>(at(pc, j + 2), f32x4.demote_f64x2_zero(s1), 0);
       }
     }
-    for (; j + 2 <= N; j += 2) {
+    for (; j + 2 <= j1; j += 2) {
       let s = f64x2.splat(0);
       let qa = pa, qb = b + <usize>j * bj;
       for (let k = 0; k < K; k++) {
@@ -225,7 +239,7 @@ function matmulF64(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA:
       if (accumulate) s = f64x2.add(s, f64x2.promote_low_f32x4(v128.load64_zero(at(pc, j))));
       v128.store_lane<i64>(at(pc, j), f32x4.demote_f64x2_zero(s), 0);
     }
-    for (; j < N; j++) {
+    for (; j < j1; j++) {
       let s: f64 = 0;
       let qa = pa, qb = b + <usize>j * bj;
       for (let k = 0; k < K; k++) { s += <f64>load<f32>(qa) * <f64>load<f32>(qb); qa += ak; qb += bk; }
@@ -241,27 +255,37 @@ function matmulF64(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA:
  */
 export function matmul_f32(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA: bool, transB: bool,
   accumulate: bool, work: usize): void {
-  if (M <= 0 || N <= 0) return;
+  matmul_f32_part(a, b, c, M, K, N, transA, transB, accumulate, work, 0, M, 0, N);
+}
+
+/**
+ * Rows [i0, i1) × columns [j0, j1) of matmul_f32's C (one thread's part). Every choice — the float64 path for
+ * small problems, the blocking of K — depends on M, K, N only, and with i0 a multiple of 4 and j0 of 8 (whole
+ * tiles) each element is computed exactly as by the whole call: results do not depend on how C is split.
+ */
+export function matmul_f32_part(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA: bool, transB: bool,
+  accumulate: bool, work: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
+  if (i1 <= i0 || j1 <= j0) return;
   if (K <= 0) {
-    if (!accumulate) memory.fill(c, 0, <usize>M * <usize>N * 4);
+    if (!accumulate) for (let i = i0; i < i1; i++) memory.fill(at(c, i * N + j0), 0, <usize>(j1 - j0) << 2);
     return;
   }
   if (K < 16 || <f64>M * <f64>N * <f64>K <= 32768) {
-    matmulF64(a, b, c, M, K, N, transA, transB, accumulate);
+    matmulF64(a, b, c, M, K, N, transA, transB, accumulate, i0, i1, j0, j1);
     return;
   }
   const kb = K >= 48 ? 16 : 8;
   const kcMax = min(K, KC), mcMax = roundUp(min(M, MC), MR), ncMax = roundUp(min(N, NC), NR);
   const base = (work + 15) & ~15;
   const pa = base, pb = at(pa, mcMax * kcMax), tile = at(pb, kcMax * ncMax);
-  for (let jc = 0; jc < N; jc += NC) {
-    const nc = min(NC, N - jc);
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = min(NC, j1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const first = pc == 0 && !accumulate;
       packB(b, K, N, transB, pc, kc, jc, nc, pb);
-      for (let ic = 0; ic < M; ic += MC) {
-        const mc = min(MC, M - ic);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
         packA(a, M, K, transA, ic, mc, pc, kc, pa);
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr), panel = at(pb, jr * kc);

@@ -5,7 +5,7 @@
 export { Tensor, tensor, zeros, ones, full, cat, stack, randn, rand, scope, keep, memoryStats, type TensorLike, type TensorOptions, type NestedArray } from './tensor/index.js';
 export { noGrad, isGradEnabled } from './autograd/index.js';
 export { manualSeed, getRngState, setRngState, Rng, type RngState } from './random.js';
-export { getBackend, setBackend, wasmSupported, type DType, type FloatArray } from './kernels/index.js';
+export { getBackend, setBackend, setNumThreads, getNumThreads, wasmSupported, type DType, type FloatArray } from './kernels/index.js';
 export type { MemoryStats } from './memory/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

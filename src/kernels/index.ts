@@ -1,12 +1,46 @@
 import type { Backend } from './types.js';
 import { jsBackend } from './js/index.js';
-import { createWasmBackend, wasmSupported } from './wasm/index.js';
+import { coreCount, createWasmBackend, wasmSupported } from './wasm/index.js';
 
 export * from './types.js';
 export { jsBackend, wasmSupported };
 
+/**
+ * Threads kernels use: NORMLAB_NUM_THREADS when set (Node), else every core the runtime reports. Read when a
+ * backend is made; setNumThreads changes it later.
+ */
+let numThreads = defaultThreads();
+
+function defaultThreads(): number {
+  const env = typeof process !== 'undefined' ? process.env?.NORMLAB_NUM_THREADS : undefined;
+  if (env === undefined || env === '') return coreCount();
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`NORMLAB_NUM_THREADS: expected a positive integer, got '${env}'`);
+  return n;
+}
+
+/**
+ * Use `n` threads for kernels (the calling thread included): worker threads share the wasm backend's memory
+ * and take parts of large kernels (matmul panels, convolution and normalization channels, elementwise ranges).
+ * Default: every core (NORMLAB_NUM_THREADS overrides). Results are bitwise the same for any n. The js backend
+ * is single-threaded. In a browser page that is not cross-origin isolated there is no wasm backend and so no
+ * threads.
+ *
+ * Example: `setNumThreads(1); getNumThreads(); // => 1`
+ */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 65) throw new Error(`setNumThreads: expected an integer in [1, 65], got ${n}`);
+  numThreads = n;
+  for (const b of created.values()) b.setThreads?.(n);
+}
+
+/** The thread count kernels use (see setNumThreads). */
+export function getNumThreads(): number {
+  return numThreads;
+}
+
 /** Backends by name; 'wasm' is created on first use (it reserves its memory then). */
-const factories = new Map<string, () => Backend>([['js', () => jsBackend], ['wasm', () => createWasmBackend()]]);
+const factories = new Map<string, () => Backend>([['js', () => jsBackend], ['wasm', () => createWasmBackend({ threads: numThreads })]]);
 const created = new Map<string, Backend>();
 
 function get(name: string): Backend {

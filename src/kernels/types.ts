@@ -226,6 +226,10 @@ export interface Backend {
   readonly name: string;
   readonly kernels: Kernels;
   readonly device: DeviceMemory | null;
+  /** Threads its kernels use (1 for the js backend). */
+  readonly threads?: number;
+  /** Use n threads (the caller included); a backend without threads ignores it. */
+  setThreads?(n: number): void;
 }
 
 export function arrayFor(dtype: DType): Float32ArrayConstructor | Float64ArrayConstructor {

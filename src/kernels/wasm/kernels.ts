@@ -13,14 +13,14 @@
  *   (batched) 2-D transposes, reductions other than over all / the last / the first or a middle block of axes),
  *   for out-of-range class indices (js gives NaN), and for the error cases the js kernels report.
  */
-import type { AdamHyper, BinaryOp, FloatArray, Kernels, PoolAxis, ReduceOp, SgdHyper, UnaryOp } from '../types.js';
+import type { AdamHyper, BinaryOp, Conv2dGeometry, FloatArray, Kernels, PoolAxis, ReduceOp, SgdHyper, UnaryOp } from '../types.js';
 import { ghostSize, reduceBlocks, sizeOf, statCount } from '../types.js';
 import { jsKernels } from '../js/index.js';
-import { makeConvKernels } from '../js/conv.js';
 import type { WasmMemory } from './memory.js';
 import type { WasmExports } from './module.js';
 import { Mode, mergePermutation, modeSize, plan2d } from './patterns.js';
 import { IN, INOUT, OUT, Stager } from './staging.js';
+import type { KernelPool } from './pool.js';
 
 /** The module's exports (assembly/index.ts) with their parameter lists. */
 interface Exports {
@@ -32,6 +32,8 @@ interface Exports {
   matmul_f32(a: number, b: number, c: number, M: number, K: number, N: number, transA: number, transB: number,
     accumulate: number, work: number): void;
   matmul_work_bytes(M: number, K: number, N: number): number;
+  matmul_f32_part(a: number, b: number, c: number, M: number, K: number, N: number, transA: number, transB: number,
+    accumulate: number, work: number, i0: number, i1: number, j0: number, j1: number): void;
   binary_2d(op: number, a: number, aMode: number, b: number, bMode: number, out: number, R: number, C: number): void;
   binary_scalar(op: number, a: number, s: number, out: number, n: number, scalarFirst: number): void;
   binary_scalar_f64(op: number, a: number, s: number, out: number, n: number, scalarFirst: number): void;
@@ -65,6 +67,10 @@ interface Exports {
   maxpool_backward_f32(dy: number, argmax: number, planes: number, inPlane: number, outPlane: number, dx: number): void;
   avgpool_f32(x: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, hd: number,
     ws: number, we: number, wd: number, y: number): void;
+  conv_work_bytes(C: number, O: number, OH: number, OW: number, kh: number, kw: number, groups: number): number;
+  conv2d_images(...args: number[]): void;
+  conv2d_backward_dx_images(...args: number[]): void;
+  conv2d_backward_dw_block(...args: number[]): void;
   avgpool_backward_f32(dy: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, hd: number,
     ws: number, we: number, wd: number, dx: number): void;
 }
@@ -81,22 +87,49 @@ const READS_Y = new Set<UnaryOp>(['exp', 'sqrt', 'sigmoid', 'tanh', 'reciprocal'
 
 const f32 = (a: FloatArray | null): boolean => a === null || a instanceof Float32Array;
 
+/**
+ * Thresholds below which a kernel runs on one thread: a parallel call costs a few microseconds of dispatch
+ * (workers spinning) and splits the data between two cores' caches (see bench: thread scaling).
+ */
+const PAR_ELEMENTS = 1 << 16;
+const PAR_MATMUL = 1 << 17;
+
+/** Images per block of the convolution's weight-gradient partial sums (a fixed partition of that reduction). */
+const CONV_BLOCK = 4;
+
+/** A convolution's geometry as the wasm functions take it: C, H, W, O, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw, groups. */
+function geom(g: Conv2dGeometry): number[] {
+  return [g.C, g.H, g.W, g.O, g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups];
+}
+
+/** Byte offset of row r0 of an operand of `mode` in the 2-D form [R, C]. */
+function rowOffset(mode: Mode, r0: number, C: number): number {
+  return mode === Mode.Full ? 4 * r0 * C : mode === Mode.Col ? 4 * r0 : 0;
+}
+
 /** The `Kernels` of the wasm backend over `mem`, calling the instantiated module `exports`. */
-export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernels {
+export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: KernelPool | null = null): Kernels {
   const w = exports as unknown as Exports;
   const st = new Stager(mem);
+  const threads = () => pool?.size ?? 1;
+  /**
+   * Run `fn` over [0, n) split into ranges of whole `align`-element units (one range below `min` elements or with
+   * one thread); `args(r0, r1)` gives a range's arguments. Elementwise kernels: a range's result does not depend
+   * on the split.
+   */
+  const ranges = (fn: string, n: number, min: number, align: number, args: (r0: number, r1: number) => number[]) => {
+    const T = threads(), parts = T > 1 && n >= min ? Math.min(2 * T, Math.ceil(n / (min / 2))) : 1;
+    if (parts === 1) { (exports[fn] as (...x: number[]) => void)(...args(0, n)); return; }
+    const units = Math.ceil(n / align), per = Math.ceil(units / parts);
+    const cuts: number[] = [];
+    for (let p = 0; p <= parts; p++) cuts.push(Math.min(n, p * per * align));
+    const first = args(0, 0);
+    pool!.run(fn, parts, first.length, (p, A, o) => { const v = args(cuts[p], cuts[p + 1]); for (let i = 0; i < v.length; i++) A[o + i] = v[i]; });
+  };
   const p32 = (a: FloatArray, n: number, dir = IN) => st.ptr(a, 'float32', n, dir);
   const p64 = (a: FloatArray, n: number, dir = IN) => st.ptr(a, 'float64', n, dir);
   const opt32 = (a: FloatArray | null, n: number, dir = IN) => (a ? p32(a, n, dir) : 0);
 
-  // Called only after k exists (at kernel-call time). The im2col loops run in wasm on the same views.
-  const conv = makeConvKernels((a, b, out, M, K, N, ta, tb, acc) => k.matmul(a, b, out, M, K, N, ta, tb, acc),
-    (_like, n) => mem.alloc('float32', n, false), (a) => mem.freeView(a), {
-      im2col: (x, xo, Cg, g, cols) => st.run(() => w.im2col_f32(p32(x.subarray(xo), Cg * g.H * g.W), Cg, g.H, g.W, g.OH, g.OW, g.kh, g.kw,
-        g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, p32(cols, cols.length, OUT))),
-      col2im: (cols, dx, xo, Cg, g) => st.run(() => w.col2im_f32(p32(cols, cols.length), p32(dx.subarray(xo), Cg * g.H * g.W, INOUT), Cg, g.H, g.W,
-        g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw)),
-    });
   /** Pooling windows as int32/float64 arrays in the scratch area, from byte `off` on; returns their pointers. */
   const windows = (h: PoolAxis, wa: PoolAxis, withDivisors: boolean) => {
     const OH = h.start.length, OW = wa.start.length;
@@ -127,7 +160,10 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
       if (!plan) return jsKernels.binary(op, a, aShape, b, bShape, out, outShape);
       const { R, C, modes: [ma, mb] } = plan;
       if (R * C === 0) return;
-      st.run(() => w.binary_2d(BINARY[op], p32(a, modeSize(ma, R, C)), ma, p32(b, modeSize(mb, R, C)), mb, p32(out, R * C, OUT), R, C));
+      st.run(() => {
+        const pa = p32(a, modeSize(ma, R, C)), pb = p32(b, modeSize(mb, R, C)), po = p32(out, R * C, OUT);
+        ranges('binary_2d', R, Math.ceil(PAR_ELEMENTS / C), 1, (r0, r1) => [BINARY[op], pa + rowOffset(ma, r0, C), ma, pb + rowOffset(mb, r0, C), mb, po + 4 * r0 * C, r1 - r0, C]);
+      });
     },
 
     binaryScalar(op, a, s, out, scalarFirst) {
@@ -137,15 +173,17 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
       const exact = Math.fround(s) === s || Number.isNaN(s);
       st.run(() => {
         const pa = p32(a, n), po = p32(out, n, OUT);
-        if (exact && op !== 'pow') w.binary_scalar(BINARY[op], pa, s, po, n, +scalarFirst);
-        else w.binary_scalar_f64(BINARY[op], pa, s, po, n, +scalarFirst);
+        ranges(exact && op !== 'pow' ? 'binary_scalar' : 'binary_scalar_f64', n, PAR_ELEMENTS, 4, (r0, r1) => [BINARY[op], pa + 4 * r0, s, po + 4 * r0, r1 - r0, +scalarFirst]);
       });
     },
 
     unary(op, x, out) {
       if (!f32(x) || !f32(out)) return jsKernels.unary(op, x, out);
       const n = x.length;
-      st.run(() => w.unary(UNARY[op], p32(x, n), p32(out, n, OUT), n));
+      st.run(() => {
+        const px = p32(x, n), po = p32(out, n, OUT);
+        ranges('unary', n, PAR_ELEMENTS, 4, (r0, r1) => [UNARY[op], px + 4 * r0, po + 4 * r0, r1 - r0]);
+      });
     },
 
     unaryBackward(op, x, y, dy, out) {
@@ -153,8 +191,8 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
       const n = dy.length;
       st.run(() => {
         const pg = p32(dy, n);
-        const px = READS_X.has(op) ? p32(x, n) : pg, py = READS_Y.has(op) ? p32(y, n) : pg;
-        w.unary_backward(UNARY[op], px, py, pg, p32(out, n, OUT), n);
+        const px = READS_X.has(op) ? p32(x, n) : pg, py = READS_Y.has(op) ? p32(y, n) : pg, po = p32(out, n, OUT);
+        ranges('unary_backward', n, PAR_ELEMENTS, 4, (r0, r1) => [UNARY[op], px + 4 * r0, py + 4 * r0, pg + 4 * r0, po + 4 * r0, r1 - r0]);
       });
     },
 
@@ -207,7 +245,17 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
       if (M * N === 0) return;
       st.run(() => {
         const pa = p32(a, M * K), pb = p32(b, K * N), pc = p32(out, M * N, accumulate ? INOUT : OUT);
-        w.matmul_f32(pa, pb, pc, M, K, N, +transA, +transB, +accumulate, st.scratch(w.matmul_work_bytes(M, K, N)));
+        const T = threads(), bytes = (w.matmul_work_bytes(M, K, N) + 15) & ~15;
+        // Threads take panels of whole tiles: columns in multiples of 8, else rows in multiples of 4.
+        const byCols = N >= 16 * T, units = byCols ? Math.ceil(N / 8) : Math.ceil(M / 4);
+        const parts = T > 1 && M * N * K >= PAR_MATMUL ? Math.min(units, 2 * T) : 1;
+        if (parts === 1) { w.matmul_f32(pa, pb, pc, M, K, N, +transA, +transB, +accumulate, st.scratch(bytes)); return; }
+        const per = Math.ceil(units / parts), base = st.scratch(bytes * T);
+        pool!.run('matmul_f32_part', parts, 14, (p, A, o) => {
+          const u0 = Math.min(units, p * per), u1 = Math.min(units, (p + 1) * per);
+          const [i0, i1, j0, j1] = byCols ? [0, M, u0 * 8, Math.min(N, u1 * 8)] : [u0 * 4, Math.min(M, u1 * 4), 0, N];
+          A.set([pa, pb, pc, M, K, N, +transA, +transB, +accumulate, 0, i0, i1, j0, j1], o);
+        }, { arg: 9, base, stride: bytes });
       });
     },
 
@@ -279,8 +327,11 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
     sgdUpdate(param, grad, buf, h: SgdHyper) {
       if (!f32(param) || !f32(grad) || !f32(buf) || (h.momentum !== 0 && !buf)) return jsKernels.sgdUpdate(param, grad, buf, h);
       const n = param.length;
-      st.run(() => w.sgd_update(p32(param, n, INOUT), p32(grad, n), h.momentum !== 0 ? p32(buf!, n, INOUT) : 0, n,
-        h.lr, h.momentum, 1 - h.dampening, h.weightDecay, +h.nesterov, +h.initBuf, h.clipValue, h.gradScale));
+      st.run(() => {
+        const pp = p32(param, n, INOUT), pg = p32(grad, n), pb = h.momentum !== 0 ? p32(buf!, n, INOUT) : 0;
+        ranges('sgd_update', n, PAR_ELEMENTS, 4, (r0, r1) => [pp + 4 * r0, pg + 4 * r0, pb && pb + 4 * r0, r1 - r0,
+          h.lr, h.momentum, 1 - h.dampening, h.weightDecay, +h.nesterov, +h.initBuf, h.clipValue, h.gradScale]);
+      });
     },
 
     adamUpdate(param, grad, m, v, vMax, h: AdamHyper) {
@@ -292,25 +343,90 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
       const stepSize = h.lr / (1 - Math.pow(h.beta1, h.step));
       const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, h.step));
       const l2 = h.decoupled ? 0 : h.weightDecay, shrink = h.decoupled ? 1 - h.lr * h.weightDecay : 1;
-      st.run(() => w.adam_update(p32(param, n, INOUT), p32(grad, n), p32(m, n, INOUT), p32(v, n, INOUT),
-        h.amsgrad ? p32(vMax!, n, INOUT) : 0, n, stepSize, bc2Sqrt, h.beta1, h.beta2, 1 - h.beta1, 1 - h.beta2, h.eps, l2,
-        shrink, +h.amsgrad, h.clipValue, h.gradScale));
+      st.run(() => {
+        const pp = p32(param, n, INOUT), pg = p32(grad, n), pm = p32(m, n, INOUT), pv = p32(v, n, INOUT), px = h.amsgrad ? p32(vMax!, n, INOUT) : 0;
+        ranges('adam_update', n, PAR_ELEMENTS, 4, (r0, r1) => [pp + 4 * r0, pg + 4 * r0, pm + 4 * r0, pv + 4 * r0, px && px + 4 * r0, r1 - r0,
+          stepSize, bc2Sqrt, h.beta1, h.beta2, 1 - h.beta1, 1 - h.beta2, h.eps, l2, shrink, +h.amsgrad, h.clipValue, h.gradScale]);
+      });
     },
 
     // Convolution: the shared im2col loops (src/kernels/js/conv.ts) over this backend's SIMD matmul, with
     // work areas in wasm memory; float64 data goes to the js kernels. Pooling: the js kernels for now.
-    conv2d: (x, wt, b, g, y) => (f32(x) && f32(wt) && f32(y) && (!b || f32(b)) ? conv.conv2d(x, wt, b, g, y) : jsKernels.conv2d(x, wt, b, g, y)),
-    conv2dBackward: (x, wt, dy, g, dx, dw, db) => (f32(x) && f32(wt) && f32(dy) && (!dx || f32(dx)) && (!dw || f32(dw)) && (!db || f32(db))
-      ? conv.conv2dBackward(x, wt, dy, g, dx, dw, db) : jsKernels.conv2dBackward(x, wt, dy, g, dx, dw, db)),
+    // Convolution: threads take ranges of images, each running im2col and its GEMMs in wasm (conv.ts); the weight
+    // and bias gradients are partial sums over fixed blocks of CONV_BLOCK images, added in block order.
+    conv2d(x, wt, b, g, y) {
+      if (!(f32(x) && f32(wt) && f32(y) && (!b || f32(b)))) return jsKernels.conv2d(x, wt, b, g, y);
+      if (g.N === 0 || y.length === 0) return;
+      const T = threads();
+      st.run(() => {
+        const px = p32(x, x.length), pw = p32(wt, wt.length), pb = b ? p32(b, b.length) : 0, py = p32(y, y.length, OUT);
+        const bytes = (w.conv_work_bytes(g.C, g.O, g.OH, g.OW, g.kh, g.kw, g.groups) + 15) & ~15;
+        const parts = Math.min(g.N, T > 1 ? 2 * T : 1), per = Math.ceil(g.N / parts);
+        pool ? pool.run('conv2d_images', parts, 22, (p, A, o) => A.set([px, pw, pb, py, ...geom(g), Math.min(g.N, p * per), Math.min(g.N, (p + 1) * per), 0], o),
+          { arg: 21, base: st.scratch(bytes * T), stride: bytes })
+          : w.conv2d_images(px, pw, pb, py, ...geom(g), 0, g.N, st.scratch(bytes));
+      });
+    },
+    conv2dBackward(x, wt, dy, g, dx, dw, db) {
+      if (!(f32(x) && f32(wt) && f32(dy) && (!dx || f32(dx)) && (!dw || f32(dw)) && (!db || f32(db)))) return jsKernels.conv2dBackward(x, wt, dy, g, dx, dw, db);
+      const { N, C, O, kh, kw, groups } = g, Cg = C / groups, Og = O / groups, K = Cg * kh * kw;
+      const T = threads();
+      const bytes = (w.conv_work_bytes(g.C, g.O, g.OH, g.OW, g.kh, g.kw, g.groups) + 15) & ~15;
+      // The work area is each function's last argument.
+      const run = (fn: string, parts: number, args: (p: number) => number[]) => {
+        const n = args(0).length;
+        if (pool) pool.run(fn, parts, n, (p, A, o) => A.set(args(p), o), { arg: n - 1, base: st.scratch(bytes * T), stride: bytes });
+        else for (let p = 0; p < parts; p++) { const a = args(p); a[n - 1] = st.scratch(bytes); (exports[fn] as (...v: number[]) => void)(...a); }
+      };
+      if (dw || db) {
+        const blocks = Math.max(1, Math.ceil(N / CONV_BLOCK));
+        const parts = dw ? O * K : 0;
+        const dwp = mem.alloc('float32', Math.max(1, blocks * parts), false), dbp = mem.alloc('float64', Math.max(1, blocks * O), false);
+        try {
+          st.run(() => {
+            const px = p32(x, x.length), pg = p32(dy, dy.length);
+            if (N > 0) run('conv2d_backward_dw_block', blocks, (p) => [px, pg, mem.ptr(dwp) + 4 * p * parts, db ? mem.ptr(dbp) + 8 * p * O : 0, ...geom(g),
+              p * CONV_BLOCK, Math.min(N, (p + 1) * CONV_BLOCK), 0]);
+          });
+          if (dw) {
+            // dw = Σ_blocks partial, in block order (float32 adds, as a sequential accumulation would round)
+            const out = dw;
+            for (let i = 0; i < parts; i++) { let s = N > 0 ? dwp[i] : 0; for (let bk = 1; bk < blocks; bk++) s = Math.fround(s + dwp[bk * parts + i]); out[i] = s; }
+          }
+          if (db) for (let o = 0; o < O; o++) { let s = 0; if (N > 0) for (let bk = 0; bk < blocks; bk++) s += dbp[bk * O + o]; db[o] = s; }
+        } finally { mem.freeView(dwp); mem.freeView(dbp); }
+      }
+      if (!dx) return;
+      dx.fill(0);
+      if (N === 0) return;
+      // Wᵀ per group [K, Og], made once per call (O(weights)): dcols = Wᵀ·dy then runs as the NN kernel.
+      const wtT = mem.alloc('float32', wt.length, false);
+      try {
+        for (let gi = 0; gi < groups; gi++) {
+          const base = gi * Og * K;
+          for (let o = 0; o < Og; o++) for (let c = 0; c < K; c++) wtT[base + c * Og + o] = wt[base + o * K + c];
+        }
+        st.run(() => {
+          const pg = p32(dy, dy.length), pd = p32(dx, dx.length, INOUT);
+          const parts = Math.min(N, T > 1 ? 2 * T : 1), per = Math.ceil(N / parts);
+          run('conv2d_backward_dx_images', parts, (p) => [mem.ptr(wtT), pg, pd, ...geom(g), Math.min(N, p * per), Math.min(N, (p + 1) * per), 0]);
+        });
+      } finally { mem.freeView(wtT); }
+    },
     maxPool2d(x, planes, h, wa, y, am) {
       if (!f32(x) || !f32(y) || planes === 0 || y.length === 0) return jsKernels.maxPool2d(x, planes, h, wa, y, am);
       const OH = h.start.length, OW = wa.start.length, n = planes * h.size * wa.size;
       const b = int32Block(am, false);
       try {
         st.run(() => {
-          if (is2x2(h) && is2x2(wa)) { w.maxpool2x2_f32(p32(x, n), planes, h.size, wa.size, OH, OW, p32(y, planes * OH * OW, OUT), b.p); return; }
+          const px = p32(x, n), py = p32(y, planes * OH * OW, OUT), inP = h.size * wa.size, outP = OH * OW;
+          if (is2x2(h) && is2x2(wa)) {
+            ranges('maxpool2x2_f32', planes, Math.ceil(PAR_ELEMENTS / inP), 1, (p0, p1) => [px + 4 * p0 * inP, p1 - p0, h.size, wa.size, OH, OW, py + 4 * p0 * outP, b.p + 4 * p0 * outP]);
+            return;
+          }
           const wn = windows(h, wa, false);
-          w.maxpool_f32(p32(x, n), planes, h.size, wa.size, OH, OW, wn.hs, wn.he, wn.ws, wn.we, p32(y, planes * OH * OW, OUT), b.p);
+          ranges('maxpool_f32', planes, Math.ceil(PAR_ELEMENTS / inP), 1, (p0, p1) => [px + 4 * p0 * inP, p1 - p0, h.size, wa.size, OH, OW, wn.hs, wn.he, wn.ws, wn.we,
+            py + 4 * p0 * outP, b.p + 4 * p0 * outP]);
         });
         am.set(b.v);
       } finally { mem.freeView(b.t); }
@@ -319,7 +435,10 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports): Kernel
       if (!f32(dy) || !f32(dx) || planes === 0) return jsKernels.maxPool2dBackward(dy, am, planes, inPlane, dx);
       const b = int32Block(am, true);
       try {
-        st.run(() => w.maxpool_backward_f32(p32(dy, dy.length), b.p, planes, inPlane, dy.length / planes, p32(dx, planes * inPlane, OUT)));
+        st.run(() => {
+          const pg = p32(dy, dy.length), pd = p32(dx, planes * inPlane, OUT), outP = dy.length / planes;
+          ranges('maxpool_backward_f32', planes, Math.ceil(PAR_ELEMENTS / inPlane), 1, (p0, p1) => [pg + 4 * p0 * outP, b.p + 4 * p0 * outP, p1 - p0, inPlane, outP, pd + 4 * p0 * inPlane]);
+        });
       } finally { mem.freeView(b.t); }
     },
     avgPool2d(x, planes, h, wa, y) {
