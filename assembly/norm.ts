@@ -72,27 +72,32 @@ function shiftedSums(p: usize, n: i32, K: f64): void {
   return groups == 0 ? (n / V) * C + c : n * groups + c / (C / groups);
 }
 
-/** Per-group mean and biased variance (shifted sums, shift = the group's first element). */
-export function norm_stats(x: usize, N: i32, C: i32, S: i32, groups: i32, V: i32, mean: usize, vari: usize): void {
+/**
+ * Per-group mean and biased variance (shifted sums, shift = the group's first element), for part [lo, hi) of the
+ * statistics: channels c ∈ [lo, hi) when groups = 0 (every ghost batch of those channels), statistics groups
+ * k ∈ [lo, hi) of the N·groups otherwise. Each statistic is summed by one part in one order, so results do
+ * not depend on how the range is split (for S = 1, groups = 0, split at even channels: pairs share a vector).
+ */
+export function norm_stats(x: usize, N: i32, C: i32, S: i32, groups: i32, V: i32, mean: usize, vari: usize, lo: i32, hi: i32): void {
   if (groups > 0) {
     // Each group is one contiguous block of (C/groups)·S elements.
-    const G = N * groups, m = (C / groups) * S;
-    for (let k = 0; k < G; k++) {
+    const m = (C / groups) * S;
+    for (let k = lo; k < hi; k++) {
       const p = at(x, k * m), K = <f64>load<f32>(p);
       shiftedSums(p, m, K);
       finish(mean, vari, k, K, r1, r2, <f64>m);
     }
     return;
   }
-  const B = N / V, nk = B * C;
-  for (let k = 0; k < nk; k++) { store<f64>(at8(mean, k), 0); store<f64>(at8(vari, k), 0); }
+  const B = N / V;
+  for (let b = 0; b < B; b++) for (let c = lo; c < hi; c++) { store<f64>(at8(mean, b * C + c), 0); store<f64>(at8(vari, b * C + c), 0); }
   if (S == 1) {
-    statsFeatures(x, N, C, V, mean, vari);
+    statsFeatures(x, N, C, V, mean, vari, lo, hi);
   } else {
     // Memory order (n outer, c inner) streams x once; the sums accumulate in the outputs.
     for (let n = 0; n < N; n++) {
       const n0 = (n / V) * V, kb = (n / V) * C;
-      for (let c = 0; c < C; c++) {
+      for (let c = lo; c < hi; c++) {
         const K = <f64>load<f32>(at(x, (n0 * C + c) * S));
         shiftedSums(at(x, (n * C + c) * S), S, K);
         const k = kb + c;
@@ -103,7 +108,7 @@ export function norm_stats(x: usize, N: i32, C: i32, S: i32, groups: i32, V: i32
   }
   const m = <f64>(V * S);
   for (let b = 0; b < B; b++) {
-    for (let c = 0; c < C; c++) {
+    for (let c = lo; c < hi; c++) {
       const k = b * C + c;
       finish(mean, vari, k, <f64>load<f32>(at(x, (b * V * C + c) * S)), load<f64>(at8(mean, k)), load<f64>(at8(vari, k)), m);
     }
@@ -111,18 +116,18 @@ export function norm_stats(x: usize, N: i32, C: i32, S: i32, groups: i32, V: i32
 }
 
 /** S = 1, groups = 0: per-channel shifted sums over rows, two channels per f64x2 (accumulated in mean/vari). */
-function statsFeatures(x: usize, N: i32, C: i32, V: i32, mean: usize, vari: usize): void {
+function statsFeatures(x: usize, N: i32, C: i32, V: i32, mean: usize, vari: usize, lo: i32, hi: i32): void {
   for (let n = 0; n < N; n++) {
     const n0 = (n / V) * V, kb = (n / V) * C;
     const row = at(x, n * C), row0 = at(x, n0 * C);
-    let c = 0;
-    for (; c + 2 <= C; c += 2) {
+    let c = lo;
+    for (; c + 2 <= hi; c += 2) {
       const d = f64x2.sub(ld2(at(row, c)), ld2(at(row0, c)));
       const pm = at8(mean, kb + c), pv = at8(vari, kb + c);
       v128.store(pm, f64x2.add(v128.load(pm), d));
       v128.store(pv, f64x2.add(v128.load(pv), f64x2.mul(d, d)));
     }
-    for (; c < C; c++) {
+    for (; c < hi; c++) {
       const d = <f64>load<f32>(at(row, c)) - <f64>load<f32>(at(row0, c));
       const pm = at8(mean, kb + c), pv = at8(vari, kb + c);
       store<f64>(pm, load<f64>(pm) + d);
@@ -143,32 +148,44 @@ function applyRun(xp: usize, yp: usize, n: i32, mu: f64, sc: f64, b: f64): void 
   for (; i < n; i++) store<f32>(at(yp, i), <f32>((<f64>load<f32>(at(xp, i)) - mu) * sc + b));
 }
 
-/** y = (x − mean[k])·invstd[k]·γ[c] + β[c]; gamma/beta 0 mean γ = 1, β = 0. */
+/**
+ * y = (x − mean[k])·invstd[k]·γ[c] + β[c]; gamma/beta 0 mean γ = 1, β = 0. Part [lo, hi) as norm_stats: channels
+ * when groups = 0, statistics groups k otherwise.
+ */
 export function norm_apply(x: usize, N: i32, C: i32, S: i32, groups: i32, V: i32, mean: usize, invstd: usize,
-  gamma: usize, beta: usize, y: usize): void {
+  gamma: usize, beta: usize, y: usize, lo: i32, hi: i32): void {
   if (S == 1) {
-    if (groups == 0) applyFeatures(x, N, C, V, mean, invstd, gamma, beta, y);
-    else applyRows(x, N, C, groups, mean, invstd, gamma, beta, y);
+    if (groups == 0) applyFeatures(x, N, C, V, mean, invstd, gamma, beta, y, lo, hi);
+    else applyRows(x, N, C, groups, mean, invstd, gamma, beta, y, lo, hi);
     return;
   }
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const k = groupOf(n, c, C, groups, V);
-      const sc = load<f64>(at8(invstd, k)) * (gamma ? <f64>load<f32>(at(gamma, c)) : 1.0);
-      const b = beta ? <f64>load<f32>(at(beta, c)) : 0.0;
-      const o = (n * C + c) * S;
-      applyRun(at(x, o), at(y, o), S, load<f64>(at8(mean, k)), sc, b);
+  if (groups > 0) {
+    const cpg = C / groups;
+    for (let k = lo; k < hi; k++) {
+      const n = k / groups, c0 = (k % groups) * cpg;
+      for (let c = c0; c < c0 + cpg; c++) applyPlane(x, y, n, c, C, S, k, mean, invstd, gamma, beta);
     }
+    return;
   }
+  for (let n = 0; n < N; n++) for (let c = lo; c < hi; c++) applyPlane(x, y, n, c, C, S, groupOf(n, c, C, 0, V), mean, invstd, gamma, beta);
+}
+
+/** One (n, c) run of S elements with statistic k. */
+// @ts-ignore: decorator
+@inline function applyPlane(x: usize, y: usize, n: i32, c: i32, C: i32, S: i32, k: i32, mean: usize, invstd: usize, gamma: usize, beta: usize): void {
+  const sc = load<f64>(at8(invstd, k)) * (gamma ? <f64>load<f32>(at(gamma, c)) : 1.0);
+  const b = beta ? <f64>load<f32>(at(beta, c)) : 0.0;
+  const o = (n * C + c) * S;
+  applyRun(at(x, o), at(y, o), S, load<f64>(at8(mean, k)), sc, b);
 }
 
 /** S = 1, groups = 0: two channels per f64x2, the js kernel's float64 arithmetic. */
-function applyFeatures(x: usize, N: i32, C: i32, V: i32, mean: usize, invstd: usize, gamma: usize, beta: usize, y: usize): void {
+function applyFeatures(x: usize, N: i32, C: i32, V: i32, mean: usize, invstd: usize, gamma: usize, beta: usize, y: usize, lo: i32, hi: i32): void {
   const one = f64x2.splat(1), zero = f64x2.splat(0);
   for (let n = 0; n < N; n++) {
     const kb = (n / V) * C, xr = at(x, n * C), yr = at(y, n * C);
-    let c = 0;
-    for (; c + 2 <= C; c += 2) {
+    let c = lo;
+    for (; c + 2 <= hi; c += 2) {
       const g = gamma ? ld2(at(gamma, c)) : one;
       const b = beta ? ld2(at(beta, c)) : zero;
       const sc = f64x2.mul(v128.load(at8(invstd, kb + c)), g);
@@ -176,7 +193,7 @@ function applyFeatures(x: usize, N: i32, C: i32, V: i32, mean: usize, invstd: us
       const yv = f64x2.add(f64x2.mul(f64x2.sub(xv, v128.load(at8(mean, kb + c))), sc), b);
       st2(at(yr, c), yv);
     }
-    for (; c < C; c++) {
+    for (; c < hi; c++) {
       const sc = load<f64>(at8(invstd, kb + c)) * (gamma ? <f64>load<f32>(at(gamma, c)) : 1.0);
       const b = beta ? <f64>load<f32>(at(beta, c)) : 0.0;
       store<f32>(at(yr, c), <f32>((<f64>load<f32>(at(xr, c)) - load<f64>(at8(mean, kb + c))) * sc + b));
@@ -185,12 +202,12 @@ function applyFeatures(x: usize, N: i32, C: i32, V: i32, mean: usize, invstd: us
 }
 
 /** S = 1, groups > 0 (LayerNorm [N, D, 1], GroupNorm of features): y = (x − μ)·(invstd·γ[c]) + β[c], f64x2. */
-function applyRows(x: usize, N: i32, C: i32, groups: i32, mean: usize, invstd: usize, gamma: usize, beta: usize, y: usize): void {
+function applyRows(x: usize, N: i32, C: i32, groups: i32, mean: usize, invstd: usize, gamma: usize, beta: usize, y: usize, lo: i32, hi: i32): void {
   const cpg = C / groups;
   const zero = f64x2.splat(0);
-  for (let n = 0; n < N; n++) {
-    for (let g = 0; g < groups; g++) {
-      const k = n * groups + g, c0 = g * cpg;
+  {
+    for (let k = lo; k < hi; k++) {
+      const n = k / groups, g = k % groups, c0 = g * cpg;
       const mu = load<f64>(at8(mean, k)), is = load<f64>(at8(invstd, k));
       const mv = f64x2.splat(mu), iv = f64x2.splat(is);
       const xp = at(x, n * C + c0), yp = at(y, n * C + c0), gp = at(gamma, c0), bp = at(beta, c0);
@@ -257,20 +274,31 @@ function backwardRun(xp: usize, gp: usize, dp: usize, n: i32, mu: f64, is: f64, 
  * Fused training backward (see Kernels.normBackward). `scratch` holds 2·G + 2·C float64 (G = statistics
  * count): Σg and Σg·x̂ per group, then dγ and dβ per channel, left there for the caller (float64 outputs).
  * dx, dgamma, dbeta may be 0 (not needed); dgamma/dbeta are written as float32 when given.
+ *
+ * Part [lo, hi): channels when groups = 0 (split S = 1 at even channels); whole channel groups g ∈ [lo, hi)
+ * (over every sample) when groups > 0 and S > 1; for groups > 0 and S = 1 (LayerNorm rows) only the whole range
+ * [0, groups). A part touches only its channels' dγ, dβ and its statistics' sums, each accumulated in one order.
  */
 export function norm_backward(x: usize, dy: usize, N: i32, C: i32, S: i32, groups: i32, V: i32, mean: usize, invstd: usize,
-  gamma: usize, dx: usize, dgamma: usize, dbeta: usize, scratch: usize): void {
+  gamma: usize, dx: usize, dgamma: usize, dbeta: usize, scratch: usize, lo: i32, hi: i32): void {
   const G = groups == 0 ? (N / V) * C : N * groups;
   const m = <f64>(groups == 0 ? V * S : (C / groups) * S);
   const sumG = scratch, sumGX = at8(scratch, G), dg = at8(scratch, 2 * G), db = at8(scratch, 2 * G + C);
-  const total = 2 * G + 2 * C;
-  for (let i = 0; i < total; i++) store<f64>(at8(scratch, i), 0);
-  if (S == 1 && groups == 0) backwardFeaturesSums(x, dy, N, C, V, mean, invstd, gamma, sumG, sumGX, dg, db);
+  const cpg = groups == 0 ? 1 : C / groups;
+  const c0 = groups == 0 ? lo : lo * cpg, c1 = groups == 0 ? hi : hi * cpg;
+  for (let c = c0; c < c1; c++) { store<f64>(at8(dg, c), 0); store<f64>(at8(db, c), 0); }
+  if (groups == 0) {
+    const B = N / V;
+    for (let b = 0; b < B; b++) for (let c = c0; c < c1; c++) { store<f64>(at8(sumG, b * C + c), 0); store<f64>(at8(sumGX, b * C + c), 0); }
+  } else {
+    for (let n = 0; n < N; n++) for (let g = lo; g < hi; g++) { store<f64>(at8(sumG, n * groups + g), 0); store<f64>(at8(sumGX, n * groups + g), 0); }
+  }
+  if (S == 1 && groups == 0) backwardFeaturesSums(x, dy, N, C, V, mean, invstd, gamma, sumG, sumGX, dg, db, c0, c1);
   else if (S == 1) backwardRowsSums(x, dy, N, C, groups, mean, invstd, gamma, sumG, sumGX, dg, db);
   else {
     // Pass 1: per (n, c) Σdy and Σdy·x̂, folded into dγ, dβ per channel and Σg, Σg·x̂ per group.
     for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
+      for (let c = c0; c < c1; c++) {
         const k = groupOf(n, c, C, groups, V), o = (n * C + c) * S;
         const is = load<f64>(at8(invstd, k));
         backwardSums(at(x, o), at(dy, o), S, load<f64>(at8(mean, k)));
@@ -283,14 +311,14 @@ export function norm_backward(x: usize, dy: usize, N: i32, C: i32, S: i32, group
       }
     }
   }
-  if (dgamma) for (let c = 0; c < C; c++) store<f32>(at(dgamma, c), <f32>load<f64>(at8(dg, c)));
-  if (dbeta) for (let c = 0; c < C; c++) store<f32>(at(dbeta, c), <f32>load<f64>(at8(db, c)));
+  if (dgamma) for (let c = c0; c < c1; c++) store<f32>(at(dgamma, c), <f32>load<f64>(at8(dg, c)));
+  if (dbeta) for (let c = c0; c < c1; c++) store<f32>(at(dbeta, c), <f32>load<f64>(at8(db, c)));
   if (!dx) return;
-  if (S == 1 && groups == 0) { backwardFeaturesDx(x, dy, N, C, V, mean, invstd, gamma, sumG, sumGX, m, dx); return; }
+  if (S == 1 && groups == 0) { backwardFeaturesDx(x, dy, N, C, V, mean, invstd, gamma, sumG, sumGX, m, dx, c0, c1); return; }
   if (S == 1) { backwardRowsDx(x, dy, N, C, groups, mean, invstd, gamma, sumG, sumGX, m, dx); return; }
   // Pass 2: dx = invstd·(γ·dy − (Σg + x̂·Σg·x̂)/m).
   for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
+    for (let c = c0; c < c1; c++) {
       const k = groupOf(n, c, C, groups, V), o = (n * C + c) * S;
       const gm = gamma ? <f64>load<f32>(at(gamma, c)) : 1.0;
       backwardRun(at(x, o), at(dy, o), at(dx, o), S, load<f64>(at8(mean, k)), load<f64>(at8(invstd, k)), gm,
@@ -301,12 +329,12 @@ export function norm_backward(x: usize, dy: usize, N: i32, C: i32, S: i32, group
 
 /** S = 1, groups = 0, pass 1 in f64x2 over channel pairs. */
 function backwardFeaturesSums(x: usize, dy: usize, N: i32, C: i32, V: i32, mean: usize, invstd: usize, gamma: usize,
-  sumG: usize, sumGX: usize, dg: usize, db: usize): void {
+  sumG: usize, sumGX: usize, dg: usize, db: usize, c0: i32, c1: i32): void {
   const one = f64x2.splat(1);
   for (let n = 0; n < N; n++) {
     const kb = (n / V) * C, xr = at(x, n * C), gr = at(dy, n * C);
-    let c = 0;
-    for (; c + 2 <= C; c += 2) {
+    let c = c0;
+    for (; c + 2 <= c1; c += 2) {
       const k = kb + c;
       const g = ld2(at(gr, c));
       const xv = ld2(at(xr, c));
@@ -317,7 +345,7 @@ function backwardFeaturesSums(x: usize, dy: usize, N: i32, C: i32, V: i32, mean:
       v128.store(at8(sumG, k), f64x2.add(v128.load(at8(sumG, k)), f64x2.mul(gm, g)));
       v128.store(at8(sumGX, k), f64x2.add(v128.load(at8(sumGX, k)), f64x2.mul(gm, t)));
     }
-    for (; c < C; c++) {
+    for (; c < c1; c++) {
       const k = kb + c;
       const g = <f64>load<f32>(at(gr, c));
       const t = g * (<f64>load<f32>(at(xr, c)) - load<f64>(at8(mean, k))) * load<f64>(at8(invstd, k));
@@ -332,12 +360,12 @@ function backwardFeaturesSums(x: usize, dy: usize, N: i32, C: i32, V: i32, mean:
 
 /** S = 1, groups = 0, pass 2: dx = invstd·(γ·dy − a − x̂·b), a = Σg/m, b = Σg·x̂/m, in f64x2. */
 function backwardFeaturesDx(x: usize, dy: usize, N: i32, C: i32, V: i32, mean: usize, invstd: usize, gamma: usize,
-  sumG: usize, sumGX: usize, m: f64, dx: usize): void {
+  sumG: usize, sumGX: usize, m: f64, dx: usize, c0: i32, c1: i32): void {
   const one = f64x2.splat(1), mv = f64x2.splat(m);
   for (let n = 0; n < N; n++) {
     const kb = (n / V) * C, xr = at(x, n * C), gr = at(dy, n * C), dr = at(dx, n * C);
-    let c = 0;
-    for (; c + 2 <= C; c += 2) {
+    let c = c0;
+    for (; c + 2 <= c1; c += 2) {
       const k = kb + c;
       const is = v128.load(at8(invstd, k));
       const gm = gamma ? ld2(at(gamma, c)) : one;
@@ -347,7 +375,7 @@ function backwardFeaturesDx(x: usize, dy: usize, N: i32, C: i32, V: i32, mean: u
       const d = f64x2.mul(is, f64x2.sub(f64x2.sub(f64x2.mul(gm, g), a), f64x2.mul(xh, b)));
       st2(at(dr, c), d);
     }
-    for (; c < C; c++) {
+    for (; c < c1; c++) {
       const k = kb + c, is = load<f64>(at8(invstd, k));
       const gm = gamma ? <f64>load<f32>(at(gamma, c)) : 1.0;
       const xh = (<f64>load<f32>(at(xr, c)) - load<f64>(at8(mean, k))) * is;

@@ -51,6 +51,38 @@ describe.skipIf(!wasmSupported())('kernel threads', () => {
     }, 60_000);
   }
 
+  it('every normalization layout gives bitwise the same output and gradients with 1 and 2 threads', async () => {
+    const cases: [string, () => nn.Module, number[]][] = [
+      ['BatchNorm2d', () => new nn.BatchNorm2d(16), [8, 16, 24, 24]],
+      ['BatchNorm1d features', () => new nn.BatchNorm1d(300), [256, 300]],
+      ['ghost BatchNorm1d', () => new nn.BatchNorm1d(300, { virtualBatchSize: 64 }), [256, 300]],
+      ['GroupNorm', () => new nn.GroupNorm(4, 16), [8, 16, 24, 24]],
+      ['InstanceNorm2d', () => new nn.InstanceNorm2d(16, { affine: true }), [8, 16, 24, 24]],
+      ['LayerNorm rows', () => new nn.LayerNorm(512), [300, 512]],
+    ];
+    const run = (make: () => nn.Module, shape: number[]) => {
+      manualSeed(3);
+      const m = make();
+      const x = rand(shape, { requiresGrad: true }), dy = rand(shape);
+      const y = m.forward(x);
+      y.backward(dy);
+      return [y, x.grad!, ...m.parameters().map((p) => p.grad!)].map((t) => Array.from(t.data));
+    };
+    const workerPartsBefore = pool().counters.workerParts;
+    for (const [name, make, shape] of cases) {
+      setNumThreads(1);
+      const one = run(make, shape);
+      setNumThreads(2);
+      await waitReady(1);
+      const before = pool().counters.parts;
+      const two = run(make, shape);
+      // Split into parts (which thread runs a part is up to timing: small ones may all go to the caller).
+      expect(pool().counters.parts, `${name}: parallel parts`).toBeGreaterThan(before);
+      two.forEach((a, i) => { for (let j = 0; j < a.length; j++) if (!Object.is(a[j], one[i][j])) expect.fail(`${name}: output ${i}[${j}]: ${a[j]} with 2 threads, ${one[i][j]} with 1`); });
+    }
+    expect(pool().counters.workerParts, 'parts run by a worker over all layouts').toBeGreaterThan(workerPartsBefore);
+  }, 60_000);
+
   it("a worker's failure surfaces as an error in the caller, and the pool keeps working", async () => {
     setNumThreads(2);
     await waitReady(1);

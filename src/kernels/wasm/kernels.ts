@@ -24,11 +24,11 @@ import type { KernelPool } from './pool.js';
 
 /** The module's exports (assembly/index.ts) with their parameter lists. */
 interface Exports {
-  norm_stats(x: number, N: number, C: number, S: number, groups: number, V: number, mean: number, vari: number): void;
+  norm_stats(x: number, N: number, C: number, S: number, groups: number, V: number, mean: number, vari: number, lo: number, hi: number): void;
   norm_apply(x: number, N: number, C: number, S: number, groups: number, V: number, mean: number, invstd: number,
-    gamma: number, beta: number, y: number): void;
+    gamma: number, beta: number, y: number, lo: number, hi: number): void;
   norm_backward(x: number, dy: number, N: number, C: number, S: number, groups: number, V: number, mean: number,
-    invstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
+    invstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, scratch: number, lo: number, hi: number): void;
   matmul_f32(a: number, b: number, c: number, M: number, K: number, N: number, transA: number, transB: number,
     accumulate: number, work: number): void;
   matmul_work_bytes(M: number, K: number, N: number): number;
@@ -118,13 +118,13 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
    * on the split.
    */
   const ranges = (fn: string, n: number, min: number, align: number, args: (r0: number, r1: number) => number[]) => {
-    const T = threads(), parts = T > 1 && n >= min ? Math.min(2 * T, Math.ceil(n / (min / 2))) : 1;
-    if (parts === 1) { (exports[fn] as (...x: number[]) => void)(...args(0, n)); return; }
-    const units = Math.ceil(n / align), per = Math.ceil(units / parts);
-    const cuts: number[] = [];
-    for (let p = 0; p <= parts; p++) cuts.push(Math.min(n, p * per * align));
+    const T = threads(), units = Math.ceil(n / align);
+    const want = T > 1 && n >= min ? Math.min(2 * T, units, Math.ceil(n / (min / 2))) : 1;
+    if (want <= 1) { (exports[fn] as (...x: number[]) => void)(...args(0, n)); return; }
+    const per = Math.ceil(units / want), cuts: number[] = [0];
+    while (cuts[cuts.length - 1] < n) cuts.push(Math.min(n, cuts[cuts.length - 1] + per * align)); // no empty part
     const first = args(0, 0);
-    pool!.run(fn, parts, first.length, (p, A, o) => { const v = args(cuts[p], cuts[p + 1]); for (let i = 0; i < v.length; i++) A[o + i] = v[i]; });
+    pool!.run(fn, cuts.length - 1, first.length, (p, A, o) => { const v = args(cuts[p], cuts[p + 1]); for (let i = 0; i < v.length; i++) A[o + i] = v[i]; });
   };
   const p32 = (a: FloatArray, n: number, dir = IN) => st.ptr(a, 'float32', n, dir);
   const p64 = (a: FloatArray, n: number, dir = IN) => st.ptr(a, 'float64', n, dir);
@@ -280,18 +280,27 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       return st.run(() => w.sum_squares(p32(x, x.length), x.length));
     },
 
+    // Normalizations split by channel (BN: every statistic of a channel in one part) or by statistics group
+    // (GroupNorm, LayerNorm); the backward of GroupNorm by whole channel groups (see assembly/norm.ts).
     normStats(x, l, mean, variance) {
       if (!f32(x)) return jsKernels.normStats(x, l, mean, variance);
       const G = statCount(l), n = l.N * l.C * l.S;
-      st.run(() => w.norm_stats(p32(x, n), l.N, l.C, l.S, l.groups, ghostSize(l), p64(mean, G, OUT), p64(variance, G, OUT)));
+      st.run(() => {
+        const px = p32(x, n), pm = p64(mean, G, OUT), pv = p64(variance, G, OUT);
+        const [units, align] = l.groups === 0 ? [l.C, 2] : [l.N * l.groups, 1];
+        ranges('norm_stats', units, Math.ceil(PAR_ELEMENTS * units / Math.max(n, 1)), align, (lo, hi) => [px, l.N, l.C, l.S, l.groups, ghostSize(l), pm, pv, lo, hi]);
+      });
     },
 
     normApply(x, l, mean, invstd, gamma, beta, y) {
       if (!f32(x) || !f32(y)) return jsKernels.normApply(x, l, mean, invstd, gamma, beta, y);
       const G = statCount(l), n = l.N * l.C * l.S;
       // γ, β are float32 in the ABI: float64 ones (Batch Renormalization's effective γ·r, β + γ·d) are rounded.
-      st.run(() => w.norm_apply(p32(x, n), l.N, l.C, l.S, l.groups, ghostSize(l), p64(mean, G), p64(invstd, G),
-        opt32(gamma, l.C), opt32(beta, l.C), p32(y, n, OUT)));
+      st.run(() => {
+        const px = p32(x, n), pm = p64(mean, G), pi = p64(invstd, G), pg = opt32(gamma, l.C), pb = opt32(beta, l.C), py = p32(y, n, OUT);
+        const [units, align] = l.groups === 0 ? [l.C, 2] : [l.N * l.groups, 1];
+        ranges('norm_apply', units, Math.ceil(PAR_ELEMENTS * units / Math.max(n, 1)), align, (lo, hi) => [px, l.N, l.C, l.S, l.groups, ghostSize(l), pm, pi, pg, pb, py, lo, hi]);
+      });
     },
 
     normBackward(x, dy, l, mean, invstd, gamma, dx, dgamma, dbeta) {
@@ -302,8 +311,11 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
         // float32 dγ/dβ are written by the kernel; float64 ones are read from its float64 sums in scratch.
         const pdg = dgamma instanceof Float32Array ? p32(dgamma, C, OUT) : 0;
         const pdb = dbeta instanceof Float32Array ? p32(dbeta, C, OUT) : 0;
-        w.norm_backward(p32(x, n), p32(dy, n), l.N, C, l.S, l.groups, ghostSize(l), p64(mean, G), p64(invstd, G),
-          opt32(gamma, C), opt32(dx, n, OUT), pdg, pdb, scratch);
+        const px = p32(x, n), pg = p32(dy, n), pm = p64(mean, G), pi = p64(invstd, G), pgm = opt32(gamma, C), pdx = opt32(dx, n, OUT);
+        // LayerNorm rows (groups, S = 1) sum dγ over every row: one part.
+        const [units, align] = l.groups === 0 ? [C, 2] : l.S > 1 ? [l.groups, 1] : [l.groups, l.groups];
+        ranges('norm_backward', units, Math.ceil(PAR_ELEMENTS * units / Math.max(n, 1)), align,
+          (lo, hi) => [px, pg, l.N, C, l.S, l.groups, ghostSize(l), pm, pi, pgm, pdx, pdg, pdb, scratch, lo, hi]);
         if (dgamma instanceof Float64Array) dgamma.set(st.scratchF64(scratch + 2 * G * 8, C));
         if (dbeta instanceof Float64Array) dbeta.set(st.scratchF64(scratch + (2 * G + C) * 8, C));
       });
