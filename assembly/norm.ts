@@ -41,20 +41,30 @@ let r2: f64 = 0;
   v128.store_lane<i64>(p, f32x4.demote_f64x2_zero(a), 0);
 }
 
-/** r1 = Σ(x − K), r2 = Σ(x − K)² over n floats at p (shifted sums in float64; exact 0 for a constant run equal to K). */
+/**
+ * r1 = Σ(x − K), r2 = Σ(x − K)² over n floats at p: x − K and its square in float32 lanes (x − K is exact for data
+ * near K: Sterbenz), summed in float32 over blocks of 32 elements (8 per lane), the block sums added in float64.
+ * Exact 0 for a constant run equal to K.
+ */
 function shiftedSums(p: usize, n: i32, K: f64): void {
-  const kv = f64x2.splat(K);
-  let a1 = f64x2.splat(0), a2 = a1, b1 = a1, b2 = a1;
+  const kv = f32x4.splat(<f32>K);
+  let s1 = f64x2.splat(0), s2 = s1;
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const q = at(p, i);
-    const d0 = f64x2.sub(ld2(q), kv), d1 = f64x2.sub(ld2(q + 8), kv);
-    a1 = f64x2.add(a1, d0); a2 = f64x2.add(a2, f64x2.mul(d0, d0));
-    b1 = f64x2.add(b1, d1); b2 = f64x2.add(b2, f64x2.mul(d1, d1));
+  for (; i + 32 <= n; i += 32) {
+    let a1 = f32x4.splat(0), a2 = a1, b1 = a1, b2 = a1;
+    for (let j = 0; j < 32; j += 8) {
+      const q = at(p, i + j);
+      const d0 = f32x4.sub(v128.load(q), kv), d1 = f32x4.sub(v128.load(q, 16), kv);
+      a1 = f32x4.add(a1, d0); a2 = f32x4.add(a2, f32x4.mul(d0, d0));
+      b1 = f32x4.add(b1, d1); b2 = f32x4.add(b2, f32x4.mul(d1, d1));
+    }
+    const c1 = f32x4.add(a1, b1), c2 = f32x4.add(a2, b2);
+    s1 = f64x2.add(s1, f64x2.add(f64x2.promote_low_f32x4(c1), f64x2.promote_low_f32x4(v128.shuffle<f32>(c1, c1, 2, 3, 0, 1))));
+    s2 = f64x2.add(s2, f64x2.add(f64x2.promote_low_f32x4(c2), f64x2.promote_low_f32x4(v128.shuffle<f32>(c2, c2, 2, 3, 0, 1))));
   }
-  let s1 = hsum(f64x2.add(a1, b1)), s2 = hsum(f64x2.add(a2, b2));
-  for (; i < n; i++) { const d = <f64>load<f32>(at(p, i)) - K; s1 += d; s2 += d * d; }
-  r1 = s1; r2 = s2;
+  let t1 = hsum(s1), t2 = hsum(s2);
+  for (; i < n; i++) { const d = <f64>load<f32>(at(p, i)) - K; t1 += d; t2 += d * d; }
+  r1 = t1; r2 = t2;
 }
 
 /** mean = K + s1/m, variance = (s2 − s1·(s1/m))/m clamped at 0 (NaN passes), as the js kernel. */

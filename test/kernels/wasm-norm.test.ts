@@ -9,9 +9,15 @@ import { U, expectSame, expectWithin, normals, rng, setup, wasm32, wasm64 } from
  * with run lengths that are not multiples of 4 and cross the kernels' 128-element blocks, unaligned views,
  * data offset by 1e4, constant channels (exact zero variance) and NaN.
  *
- * The kernels compute in float64 like the js ones (exact x − μ, float64 sums, one rounding per float32 output), so
- * the tolerances are float64-level, with u = 2⁻²⁴ the float32 unit roundoff and K the shift (group's first element):
- *   mean, variance: 2⁻⁴⁰ · mean|x − K|, 2⁻⁴⁰ · mean (x − K)²   (summation order only)
+ * The statistics sum in float32 lanes over blocks merged in float64 (assembly/norm.ts, shiftedSums), which the
+ * numerics contract allows (float32 results at least as close to PyTorch's float64 as PyTorch's own float32:
+ * test/pytorch checks it). Their bound, with u = 2⁻²⁴ the float32 unit roundoff and K the shift (the group's first
+ * element): x − K rounds by ≤ u·|x − K| (exact near K), 8 terms per lane plus one lane merge add ≤ 8u·Σ|terms|,
+ * the float64 merge of blocks is negligible; so Σ(x − K) is within 9u·Σ|x − K| and Σ(x − K)² within 11u·Σ(x − K)²,
+ * and the variance (s2 − s1²/m)/m gains at most 2·mean|x − K|·9u·mean|x − K| ≤ 18u·mean (x − K)² from s1:
+ *   mean:     9u · mean|x − K|          variance: 29u · mean (x − K)²
+ * The other kernels compute in float64 like the js ones (exact x − μ, float64 sums, one rounding per float32
+ * output), so their tolerances are float64-level:
  *   y:              bitwise equal (the same float64 operations)
  *   dx:             2u·|dx| + 2⁻⁴⁸ · invstd·(|γ·dy| + |Σg/m| + |x̂·Σg·x̂/m|)   (one float32 rounding apart)
  *   dγ, dβ:         2u·|dγ| + 2⁻⁴⁴ · Σ|dy·x̂|, 2u·|dβ| + 2⁻⁴⁴ · Σ|dy|
@@ -72,8 +78,8 @@ describe('wasm normStats', () => {
       for (let i = 0; i < x.length; i++) { if (Number.isNaN(K[gi[i]])) K[gi[i]] = x[i]; }
       for (let i = 0; i < x.length; i++) { const d = Math.abs(x[i] - K[gi[i]]); m1[gi[i]] += d; m2[gi[i]] += d * d; }
       const m = statSize(l);
-      expectWithin(mean, jm, (k) => 2 ** -40 * (m1[k] / m), 'mean');
-      expectWithin(vari, jv, (k) => 2 ** -40 * (m2[k] / m), 'variance');
+      expectWithin(mean, jm, (k) => 9 * U * (m1[k] / m), 'mean');
+      expectWithin(vari, jv, (k) => 29 * U * (m2[k] / m), 'variance');
       if (variant === 'constant') {
         expect(vari[1 % G]).toBe(0);
         expect(mean[1 % G]).toBe(3.25);
