@@ -8,17 +8,23 @@ import { peersDir, runPeer, type PeerOutput } from './peer-runner.js';
 export interface PeerRun { readonly label: string; readonly what: string; readonly out: PeerOutput }
 
 /**
- * Run every peer, one child process at a time: tfjs cpu/wasm, PyTorch with 1 and all threads,
- * onnxruntime with 1 and all threads (BN inference only). Slow peers get budgets that cap their reps.
+ * Run every peer, one child process at a time: tfjs cpu/wasm, PyTorch with 1 thread (OPENBLAS_NUM_THREADS=1 too)
+ * and with its defaults, onnxruntime with 1 and all threads (BN inference only). Slow peers get budgets that cap their reps.
  */
 export function runPeers({ quick: q, bn, mlp, shape }: { quick: boolean; bn: boolean; mlp: boolean; shape: readonly number[] },
   log: (s: string) => void): PeerRun[] {
   const runs: PeerRun[] = [];
   const dir = peersDir(), py = '/usr/bin/python3', all = cpus().length;
   const threadCounts = all > 1 ? [1, all] : [1];
-  const run = (label: string, what: string, cmd: string, args: string[], timeoutMs = 300_000): void => {
+  const run = (label: string, what: string, cmd: string, args: string[], timeoutMs = 300_000, env: Record<string, string> = {}): void => {
     log(`peer ${label} ${what}…`);
-    runs.push({ label, what, out: runPeer(label, cmd, args, timeoutMs) });
+    runs.push({ label, what, out: runPeer(label, cmd, args, timeoutMs, env) });
+  };
+  // PyTorch: one thread for real (OpenBLAS and OpenMP threads ignore torch.set_num_threads), and its defaults.
+  const oneThread = { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const torch = (what: string, cfg: string): void => {
+    run('PyTorch 1 thread', what, py, [join(dir, 'torch_peer.py'), what, '1', cfg], 300_000, oneThread);
+    if (all > 1) run(`PyTorch defaults (${all} threads)`, what, py, [join(dir, 'torch_peer.py'), what, 'default', cfg]);
   };
   const threads = (t: number): string => `${t} thread${t > 1 ? 's' : ''}`;
   // minReps 0: a workload slower than its whole budget is reported from its one cold run (tfjs-cpu: ~2 s per
@@ -29,7 +35,7 @@ export function runPeers({ quick: q, bn, mlp, shape }: { quick: boolean; bn: boo
   const mlpCfg = JSON.stringify({ mlp: q ? { warmup: 3, reps: 1, minReps: 1, targetMs: 300 } : { warmup: 10, reps: 3, minReps: 2, targetMs: 1000 } });
   if (bn) {
     for (const b of ['cpu', 'wasm']) run(`tfjs-${b}`, 'bn', process.execPath, [join(dir, 'tfjs.mjs'), b, 'bn', tfBn(q ? 1000 : 5000)]);
-    for (const t of threadCounts) run(`PyTorch ${threads(t)}`, 'bn', py, [join(dir, 'torch_peer.py'), 'bn', String(t), nativeBn]);
+    torch('bn', nativeBn);
     // onnxruntime: BN inference on a one-node model written here (no Python needed)
     const modelPath = join(tmpdir(), `normlab-bench-bn-${process.pid}.onnx`);
     const C = shape[1];
@@ -41,7 +47,7 @@ export function runPeers({ quick: q, bn, mlp, shape }: { quick: boolean; bn: boo
   }
   if (mlp) {
     for (const b of ['cpu', 'wasm']) run(`tfjs-${b}`, 'mlp', process.execPath, [join(dir, 'tfjs.mjs'), b, 'mlp', mlpCfg]);
-    for (const t of threadCounts) run(`PyTorch ${threads(t)}`, 'mlp', py, [join(dir, 'torch_peer.py'), 'mlp', String(t), mlpCfg]);
+    torch('mlp', mlpCfg);
   }
   return runs;
 }

@@ -28,8 +28,8 @@ export const peersDir = (): string => join(projectRoot(), 'bench', 'peers');
  * Run one peer driver in its own process (so peers do not disturb each other or us) and parse the last
  * JSON line it prints. Any failure (missing interpreter, crash, timeout) becomes `skipped` with the reason.
  */
-export function runPeer(name: string, cmd: string, args: readonly string[], timeoutMs: number): PeerOutput {
-  const r = spawnSync(cmd, args, { cwd: projectRoot(), encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 });
+export function runPeer(name: string, cmd: string, args: readonly string[], timeoutMs: number, env: Record<string, string> = {}): PeerOutput {
+  const r = spawnSync(cmd, args, { cwd: projectRoot(), encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, ...env } });
   if (r.error) {
     const e = r.error as NodeJS.ErrnoException;
     return { peer: name, skipped: e.code === 'ETIMEDOUT' ? `timed out after ${timeoutMs / 1e3} s` : `${cmd}: ${e.message}` };

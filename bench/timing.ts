@@ -43,7 +43,7 @@ export interface Reps {
 }
 
 /** Run fn untimed: `warmup` calls and `warmMs` at least, then until `inUse` stops setting new highs; at most `cap` calls. */
-function warm(fn: () => void, { warmup, warmMs = 300, inUse }: Reps, cap: number): number {
+export function warm(fn: () => void, { warmup, warmMs = 300, inUse }: Reps, cap: number): number {
   const s0 = performance.now();
   let i = 0, high = -Infinity, lastHigh = 0;
   for (; i < cap; i++) {

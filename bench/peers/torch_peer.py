@@ -9,16 +9,20 @@ import json
 import sys
 import time
 
-mode, threads = sys.argv[1], int(sys.argv[2])
+# THREADS: a number (torch.set_num_threads; the bench also sets OPENBLAS_NUM_THREADS for the one-thread row, since
+# OpenBLAS threads ignore torch.set_num_threads) or 'default' (PyTorch's own defaults: every core).
+mode, threads_arg = sys.argv[1], sys.argv[2]
+threads = None if threads_arg == "default" else int(threads_arg)
 cfg = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
 try:
     import torch
 except Exception as e:  # the peer is optional: report why it was skipped
-    print(json.dumps({"peer": f"pytorch-{threads}t", "skipped": f"import torch failed: {e}"}))
+    print(json.dumps({"peer": f"pytorch-{threads_arg}", "skipped": f"import torch failed: {e}"}))
     sys.exit(0)
 
 torch.manual_seed(0)
-torch.set_num_threads(threads)
+if threads is not None:
+    torch.set_num_threads(threads)
 reps = cfg.get("reps", {})
 
 
@@ -108,4 +112,4 @@ else:
         j = (cit[0] % (S // B)) * B; cit[0] += 1
         copt.zero_grad(); torch.nn.functional.cross_entropy(cnn(X[j:j + B]), Y[j:j + B]).backward(); copt.step()
     results["cnn"], info["cnn.steps_per_sample"] = measure_steps(cstep, cfg.get("mlp", {}).get("targetMs", 1000))
-print(json.dumps({"peer": f"pytorch-{threads}t", "info": info, "results": results}))
+print(json.dumps({"peer": f"pytorch-{threads_arg}", "info": info, "results": results}))

@@ -3,7 +3,7 @@ import { jsBackend } from './js/index.js';
 import { coreCount, createWasmBackend, wasmSupported } from './wasm/index.js';
 
 export * from './types.js';
-export { jsBackend, wasmSupported };
+export { jsBackend, wasmSupported, createWasmBackend };
 
 /**
  * Threads kernels use: NORMLAB_NUM_THREADS when set (Node), else every core the runtime reports. Read when a

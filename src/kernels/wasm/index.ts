@@ -10,17 +10,19 @@ import { KernelPool, coreCount } from './pool.js';
 
 export { wasmSupported, wasmBuild, WasmMemory, KernelPool, coreCount, type WasmBuild };
 
-/** Create a wasm backend with its own memory (at most `maximumPages` × 64 KiB; default 4 GiB of address space) and `threads` threads. */
-export function createWasmBackend({ maximumPages = 65536, threads = 1 }: { maximumPages?: number; threads?: number } = {}): Backend & { readonly memory: WasmMemory; readonly build: WasmBuild; readonly pool: KernelPool } {
+/**
+ * Create a wasm backend with its own memory (at most `maximumPages` × 64 KiB; default 4 GiB of address space),
+ * `threads` threads and a build (default: wasmBuild(), the one this engine runs best); `name` to register several.
+ */
+export function createWasmBackend({ maximumPages = 65536, threads = 1, build = wasmBuild(), name = 'wasm' }: { maximumPages?: number; threads?: number; build?: WasmBuild; name?: string } = {}): Backend & { readonly memory: WasmMemory; readonly build: WasmBuild; readonly pool: KernelPool } {
   const memory = new WasmMemory(true, maximumPages);
-  const build = wasmBuild();
   const module = compiledModule(build);
   const exports = instantiate(memory, module);
   const names = Object.keys(exports).filter((k) => typeof exports[k] === 'function');
   const pool = new KernelPool(module, memory.memory, exports, names);
   pool.setThreads(threads);
   return {
-    name: 'wasm', memory, build, pool, device: memory, kernels: createWasmKernels(memory, exports, pool),
+    name, memory, build, pool, device: memory, kernels: createWasmKernels(memory, exports, pool),
     get threads() { return pool.size; },
     setThreads: (n: number) => pool.setThreads(n),
   };

@@ -121,8 +121,9 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
     const T = threads(), units = Math.ceil(n / align);
     const want = T > 1 && n >= min ? Math.min(2 * T, units, Math.ceil(n / (min / 2))) : 1;
     if (want <= 1) { (exports[fn] as (...x: number[]) => void)(...args(0, n)); return; }
-    const per = Math.ceil(units / want), cuts: number[] = [0];
-    while (cuts[cuts.length - 1] < n) cuts.push(Math.min(n, cuts[cuts.length - 1] + per * align)); // no empty part
+    const cuts: number[] = [0]; // balanced, whole units, no empty part
+    for (let p = 1; p <= want; p++) { const c = Math.min(n, Math.round((p * units) / want) * align); if (c > cuts[cuts.length - 1]) cuts.push(c); }
+    if (cuts[cuts.length - 1] < n) cuts.push(n);
     const first = args(0, 0);
     pool!.run(fn, cuts.length - 1, first.length, (p, A, o) => { const v = args(cuts[p], cuts[p + 1]); for (let i = 0; i < v.length; i++) A[o + i] = v[i]; });
   };
@@ -250,9 +251,9 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
         const byCols = N >= 16 * T, units = byCols ? Math.ceil(N / 8) : Math.ceil(M / 4);
         const parts = T > 1 && M * N * K >= PAR_MATMUL ? Math.min(units, 2 * T) : 1;
         if (parts === 1) { w.matmul_f32(pa, pb, pc, M, K, N, +transA, +transB, +accumulate, st.scratch(bytes)); return; }
-        const per = Math.ceil(units / parts), base = st.scratch(bytes * T);
+        const base = st.scratch(bytes * T);
         pool!.run('matmul_f32_part', parts, 14, (p, A, o) => {
-          const u0 = Math.min(units, p * per), u1 = Math.min(units, (p + 1) * per);
+          const u0 = Math.round((p * units) / parts), u1 = Math.round(((p + 1) * units) / parts); // balanced panels
           const [i0, i1, j0, j1] = byCols ? [0, M, u0 * 8, Math.min(N, u1 * 8)] : [u0 * 4, Math.min(M, u1 * 4), 0, N];
           A.set([pa, pb, pc, M, K, N, +transA, +transB, +accumulate, 0, i0, i1, j0, j1], o);
         }, { arg: 9, base, stride: bytes });
