@@ -12,6 +12,7 @@ import { bestBytesPerSec, copyBandwidth, copyBandwidthThreads, floorMs, pooled, 
 import { getBackend, getNumThreads, memoryStats, setBackend, setNumThreads, wasmSupported } from '../src/index.js';
 import { createWasmBackend, registerBackend } from '../src/kernels/index.js';
 import { formatProfile, profileSteps, type Profile } from './profile.js';
+import { crossovers, formatCrossovers, type CrossoverRow } from './thresholds.js';
 import { runPeers } from './peer-plan.js';
 import { projectRoot, type PeerOutput } from './peer-runner.js';
 import { goals, naturalVsScoped, table, threadScaling, type Entry, type Group } from './report.js';
@@ -147,6 +148,13 @@ for (const b of backends) {
 setNumThreads(allThreads);
 setBackend(defaultBackend);
 
+// ---- where splitting a kernel between threads pays (the thresholds in src/kernels/wasm/kernels.ts) ----
+let crossoverRows: CrossoverRow[] = [];
+if (defaultBackend !== 'js' && allThreads > 1 && opts.backend !== 'js') {
+  log('thread crossover sizes…');
+  crossoverRows = crossovers(allThreads, q ? 3 : 9);
+}
+
 // ---- peers, each in its own process ----
 function addPeer(out: PeerOutput, what: string, label: string): void {
   if (out.skipped || !out.results) {
@@ -203,6 +211,10 @@ console.log('\nThe loop as a PyTorch user writes it (natural: no scope, no dispo
 console.log(naturalVsScoped(groups, entries));
 console.log('\nThread scaling (natural loop):\n');
 console.log(threadScaling(groups, entries, allThreads));
+if (crossoverRows.length) {
+  console.log(`\nWhere splitting a kernel pays (default build, thresholds forced to 0, 1 vs ${allThreads} threads, medians of interleaved samples):\n`);
+  console.log(formatCrossovers(crossoverRows, allThreads));
+}
 console.log('\nGoals (issue 9):\n');
 console.log(goals(groups, entries, allThreads));
 console.log('\nWhere the time goes (kernels timed one by one for a few steps; "other" is JavaScript outside kernels: autograd, storage, dispatch):\n');
@@ -215,8 +227,23 @@ const file = join(outDir, `bench-${started.toISOString().replace(/[:.]/g, '-')}.
 writeFileSync(file, JSON.stringify({
   date: started.toISOString(), options: opts, machine, defaultBackend, backends,
   bandwidth: { copy: bw, copyStart: bwStart, copyEnd: bwEnd, copyAtBnSize: bwAtBn, copyAllCores: bwAll },
-  profiles,
+  profiles, crossovers: crossoverRows,
   bn: { shape: BN_SHAPE, bytes: BN_BYTES },
   groups, entries, skipped, peerInfo, durationSec: (Date.now() - started.getTime()) / 1e3,
 }, null, 1) + '\n');
 console.log(`\nall numbers: ${file}`);
+
+// ---- BN folding (issue 11): inference before and after deploy.foldBatchNorm, default backend, all threads (bench/fold.ts) ----
+if (doMlp) {
+  try {
+    const { foldBench, foldTable } = await import('./fold.js');
+    const rows = foldBench({ quick: q, log });
+    console.log(`\nBN folding: eval-mode inference before and after deploy.foldBatchNorm (normlab [${getBackend().name}, ${thr(getNumThreads())}], median per forward):\n`);
+    console.log(foldTable(rows));
+    const foldFile = file.replace(/\.json$/, '-fold.json');
+    writeFileSync(foldFile, JSON.stringify({ date: started.toISOString(), backend: getBackend().name, threads: getNumThreads(), rows }, null, 1) + '\n');
+    console.log(`fold numbers: ${foldFile}`);
+  } catch (e) {
+    log(`fold bench failed: ${e instanceof Error ? e.stack : String(e)}`);
+  }
+}

@@ -38,7 +38,7 @@ function bnData(shape: readonly number[]): { x: Float32Array; dy: Float32Array }
  * A copy of `src` where backend `b`'s kernels read it directly: a raw block of its device memory (outside the
  * storage layer, so nothing ever evicts it; it lives as long as the process) or, for js, a plain array.
  */
-function onBackend(b: Backend, src: Float32Array): Float32Array {
+export function onBackend(b: Backend, src: Float32Array): Float32Array {
   const a = b.device ? (b.device.view('float32', b.device.allocBlock(src.length * 4), src.length) as Float32Array) : new Float32Array(src.length);
   a.set(src);
   return a;

@@ -88,11 +88,13 @@ const READS_Y = new Set<UnaryOp>(['exp', 'sqrt', 'sigmoid', 'tanh', 'reciprocal'
 const f32 = (a: FloatArray | null): boolean => a === null || a instanceof Float32Array;
 
 /**
- * Thresholds below which a kernel runs on one thread: a parallel call costs a few microseconds of dispatch
- * (workers spinning) and splits the data between two cores' caches (see bench: thread scaling).
+ * Sizes below which a kernel runs on the calling thread alone: a parallel call costs a few microseconds of
+ * dispatch (workers spinning) and splits the data between two cores' caches. `elements` counts a kernel's
+ * elements (elementwise, optimizer updates, pooling, normalizations), `matmul` its multiply-adds M·N·K.
+ * Chosen from the bench's crossover table (bench/thresholds.ts: each kernel with 1 and 2 threads at
+ * sizes around the threshold, the threshold forced to 0). Mutable only for that measurement.
  */
-const PAR_ELEMENTS = 1 << 16;
-const PAR_MATMUL = 1 << 17;
+export const parallelThresholds = { elements: 1 << 16, matmul: 1 << 17 };
 
 /** Images per block of the convolution's weight-gradient partial sums (a fixed partition of that reduction). */
 const CONV_BLOCK = 4;
@@ -163,7 +165,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       if (R * C === 0) return;
       st.run(() => {
         const pa = p32(a, modeSize(ma, R, C)), pb = p32(b, modeSize(mb, R, C)), po = p32(out, R * C, OUT);
-        ranges('binary_2d', R, Math.ceil(PAR_ELEMENTS / C), 1, (r0, r1) => [BINARY[op], pa + rowOffset(ma, r0, C), ma, pb + rowOffset(mb, r0, C), mb, po + 4 * r0 * C, r1 - r0, C]);
+        ranges('binary_2d', R, Math.ceil(parallelThresholds.elements / C), 1, (r0, r1) => [BINARY[op], pa + rowOffset(ma, r0, C), ma, pb + rowOffset(mb, r0, C), mb, po + 4 * r0 * C, r1 - r0, C]);
       });
     },
 
@@ -174,7 +176,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       const exact = Math.fround(s) === s || Number.isNaN(s);
       st.run(() => {
         const pa = p32(a, n), po = p32(out, n, OUT);
-        ranges(exact && op !== 'pow' ? 'binary_scalar' : 'binary_scalar_f64', n, PAR_ELEMENTS, 4, (r0, r1) => [BINARY[op], pa + 4 * r0, s, po + 4 * r0, r1 - r0, +scalarFirst]);
+        ranges(exact && op !== 'pow' ? 'binary_scalar' : 'binary_scalar_f64', n, parallelThresholds.elements, 4, (r0, r1) => [BINARY[op], pa + 4 * r0, s, po + 4 * r0, r1 - r0, +scalarFirst]);
       });
     },
 
@@ -183,7 +185,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       const n = x.length;
       st.run(() => {
         const px = p32(x, n), po = p32(out, n, OUT);
-        ranges('unary', n, PAR_ELEMENTS, 4, (r0, r1) => [UNARY[op], px + 4 * r0, po + 4 * r0, r1 - r0]);
+        ranges('unary', n, parallelThresholds.elements, 4, (r0, r1) => [UNARY[op], px + 4 * r0, po + 4 * r0, r1 - r0]);
       });
     },
 
@@ -193,7 +195,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       st.run(() => {
         const pg = p32(dy, n);
         const px = READS_X.has(op) ? p32(x, n) : pg, py = READS_Y.has(op) ? p32(y, n) : pg, po = p32(out, n, OUT);
-        ranges('unary_backward', n, PAR_ELEMENTS, 4, (r0, r1) => [UNARY[op], px + 4 * r0, py + 4 * r0, pg + 4 * r0, po + 4 * r0, r1 - r0]);
+        ranges('unary_backward', n, parallelThresholds.elements, 4, (r0, r1) => [UNARY[op], px + 4 * r0, py + 4 * r0, pg + 4 * r0, po + 4 * r0, r1 - r0]);
       });
     },
 
@@ -249,7 +251,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
         const T = threads(), bytes = (w.matmul_work_bytes(M, K, N) + 15) & ~15;
         // Threads take panels of whole tiles: columns in multiples of 8, else rows in multiples of 4.
         const byCols = N >= 16 * T, units = byCols ? Math.ceil(N / 8) : Math.ceil(M / 4);
-        const parts = T > 1 && M * N * K >= PAR_MATMUL ? Math.min(units, 2 * T) : 1;
+        const parts = T > 1 && M * N * K >= parallelThresholds.matmul ? Math.min(units, 2 * T) : 1;
         if (parts === 1) { w.matmul_f32(pa, pb, pc, M, K, N, +transA, +transB, +accumulate, st.scratch(bytes)); return; }
         const base = st.scratch(bytes * T);
         pool!.run('matmul_f32_part', parts, 14, (p, A, o) => {
@@ -289,7 +291,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       st.run(() => {
         const px = p32(x, n), pm = p64(mean, G, OUT), pv = p64(variance, G, OUT);
         const [units, align] = l.groups === 0 ? [l.C, 2] : [l.N * l.groups, 1];
-        ranges('norm_stats', units, Math.ceil(PAR_ELEMENTS * units / Math.max(n, 1)), align, (lo, hi) => [px, l.N, l.C, l.S, l.groups, ghostSize(l), pm, pv, lo, hi]);
+        ranges('norm_stats', units, Math.ceil(parallelThresholds.elements * units / Math.max(n, 1)), align, (lo, hi) => [px, l.N, l.C, l.S, l.groups, ghostSize(l), pm, pv, lo, hi]);
       });
     },
 
@@ -300,7 +302,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       st.run(() => {
         const px = p32(x, n), pm = p64(mean, G), pi = p64(invstd, G), pg = opt32(gamma, l.C), pb = opt32(beta, l.C), py = p32(y, n, OUT);
         const [units, align] = l.groups === 0 ? [l.C, 2] : [l.N * l.groups, 1];
-        ranges('norm_apply', units, Math.ceil(PAR_ELEMENTS * units / Math.max(n, 1)), align, (lo, hi) => [px, l.N, l.C, l.S, l.groups, ghostSize(l), pm, pi, pg, pb, py, lo, hi]);
+        ranges('norm_apply', units, Math.ceil(parallelThresholds.elements * units / Math.max(n, 1)), align, (lo, hi) => [px, l.N, l.C, l.S, l.groups, ghostSize(l), pm, pi, pg, pb, py, lo, hi]);
       });
     },
 
@@ -315,7 +317,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
         const px = p32(x, n), pg = p32(dy, n), pm = p64(mean, G), pi = p64(invstd, G), pgm = opt32(gamma, C), pdx = opt32(dx, n, OUT);
         // LayerNorm rows (groups, S = 1) sum dγ over every row: one part.
         const [units, align] = l.groups === 0 ? [C, 2] : l.S > 1 ? [l.groups, 1] : [l.groups, l.groups];
-        ranges('norm_backward', units, Math.ceil(PAR_ELEMENTS * units / Math.max(n, 1)), align,
+        ranges('norm_backward', units, Math.ceil(parallelThresholds.elements * units / Math.max(n, 1)), align,
           (lo, hi) => [px, pg, l.N, C, l.S, l.groups, ghostSize(l), pm, pi, pgm, pdx, pdg, pdb, scratch, lo, hi]);
         if (dgamma instanceof Float64Array) dgamma.set(st.scratchF64(scratch + 2 * G * 8, C));
         if (dbeta instanceof Float64Array) dbeta.set(st.scratchF64(scratch + (2 * G + C) * 8, C));
@@ -342,7 +344,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       const n = param.length;
       st.run(() => {
         const pp = p32(param, n, INOUT), pg = p32(grad, n), pb = h.momentum !== 0 ? p32(buf!, n, INOUT) : 0;
-        ranges('sgd_update', n, PAR_ELEMENTS, 4, (r0, r1) => [pp + 4 * r0, pg + 4 * r0, pb && pb + 4 * r0, r1 - r0,
+        ranges('sgd_update', n, parallelThresholds.elements, 4, (r0, r1) => [pp + 4 * r0, pg + 4 * r0, pb && pb + 4 * r0, r1 - r0,
           h.lr, h.momentum, 1 - h.dampening, h.weightDecay, +h.nesterov, +h.initBuf, h.clipValue, h.gradScale]);
       });
     },
@@ -358,7 +360,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       const l2 = h.decoupled ? 0 : h.weightDecay, shrink = h.decoupled ? 1 - h.lr * h.weightDecay : 1;
       st.run(() => {
         const pp = p32(param, n, INOUT), pg = p32(grad, n), pm = p32(m, n, INOUT), pv = p32(v, n, INOUT), px = h.amsgrad ? p32(vMax!, n, INOUT) : 0;
-        ranges('adam_update', n, PAR_ELEMENTS, 4, (r0, r1) => [pp + 4 * r0, pg + 4 * r0, pm + 4 * r0, pv + 4 * r0, px && px + 4 * r0, r1 - r0,
+        ranges('adam_update', n, parallelThresholds.elements, 4, (r0, r1) => [pp + 4 * r0, pg + 4 * r0, pm + 4 * r0, pv + 4 * r0, px && px + 4 * r0, r1 - r0,
           stepSize, bc2Sqrt, h.beta1, h.beta2, 1 - h.beta1, 1 - h.beta2, h.eps, l2, shrink, +h.amsgrad, h.clipValue, h.gradScale]);
       });
     },
@@ -434,11 +436,11 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
         st.run(() => {
           const px = p32(x, n), py = p32(y, planes * OH * OW, OUT), inP = h.size * wa.size, outP = OH * OW;
           if (is2x2(h) && is2x2(wa)) {
-            ranges('maxpool2x2_f32', planes, Math.ceil(PAR_ELEMENTS / inP), 1, (p0, p1) => [px + 4 * p0 * inP, p1 - p0, h.size, wa.size, OH, OW, py + 4 * p0 * outP, b.p + 4 * p0 * outP]);
+            ranges('maxpool2x2_f32', planes, Math.ceil(parallelThresholds.elements / inP), 1, (p0, p1) => [px + 4 * p0 * inP, p1 - p0, h.size, wa.size, OH, OW, py + 4 * p0 * outP, b.p + 4 * p0 * outP]);
             return;
           }
           const wn = windows(h, wa, false);
-          ranges('maxpool_f32', planes, Math.ceil(PAR_ELEMENTS / inP), 1, (p0, p1) => [px + 4 * p0 * inP, p1 - p0, h.size, wa.size, OH, OW, wn.hs, wn.he, wn.ws, wn.we,
+          ranges('maxpool_f32', planes, Math.ceil(parallelThresholds.elements / inP), 1, (p0, p1) => [px + 4 * p0 * inP, p1 - p0, h.size, wa.size, OH, OW, wn.hs, wn.he, wn.ws, wn.we,
             py + 4 * p0 * outP, b.p + 4 * p0 * outP]);
         });
         am.set(b.v);
@@ -450,7 +452,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       try {
         st.run(() => {
           const pg = p32(dy, dy.length), pd = p32(dx, planes * inPlane, OUT), outP = dy.length / planes;
-          ranges('maxpool_backward_f32', planes, Math.ceil(PAR_ELEMENTS / inPlane), 1, (p0, p1) => [pg + 4 * p0 * outP, b.p + 4 * p0 * outP, p1 - p0, inPlane, outP, pd + 4 * p0 * inPlane]);
+          ranges('maxpool_backward_f32', planes, Math.ceil(parallelThresholds.elements / inPlane), 1, (p0, p1) => [pg + 4 * p0 * outP, b.p + 4 * p0 * outP, p1 - p0, inPlane, outP, pd + 4 * p0 * inPlane]);
         });
       } finally { mem.freeView(b.t); }
     },
