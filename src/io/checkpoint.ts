@@ -61,8 +61,12 @@ function pack(value: unknown, prefix: string, entries: Record<string, Safetensor
   return value;
 }
 
-function unpack(value: unknown, tensors: Record<string, { dtype: string; data: Float64Array }>): unknown {
-  if (Array.isArray(value)) return value.map((v) => unpack(v, tensors));
+/** Deepest nesting of saved state accepted (optimizer, scheduler and loader states nest 3–4 levels). */
+const MAX_STATE_DEPTH = 64;
+
+function unpack(value: unknown, tensors: Record<string, { dtype: string; data: Float64Array }>, depth = 0): unknown {
+  if (depth > MAX_STATE_DEPTH) throw new Error(`checkpoint: state nested deeper than ${MAX_STATE_DEPTH} levels`);
+  if (Array.isArray(value)) return value.map((v) => unpack(v, tensors, depth + 1));
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
     if (typeof o.$tensor === 'string') {
@@ -72,10 +76,14 @@ function unpack(value: unknown, tensors: Record<string, { dtype: string; data: F
     }
     if (typeof o.$number === 'string') return Number(o.$number);
     if ('$shape' in o && '$data' in o) {
-      const data = unpack(o.$data, tensors) as Float32Array | Float64Array;
-      return new Tensor(data, o.$shape as number[]);
+      const data = unpack(o.$data, tensors, depth + 1);
+      const shape = o.$shape;
+      if (!(data instanceof Float32Array || data instanceof Float64Array) || !Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+        || shape.reduce((p: number, d: number) => p * d, 1) !== data.length)
+        throw new Error(`checkpoint: a saved tensor has shape ${JSON.stringify(shape)?.slice(0, 100)} that does not fit its data`);
+      return new Tensor(data, shape as number[]);
     }
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unpack(v, tensors)]));
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unpack(v, tensors, depth + 1)]));
   }
   return value;
 }
@@ -154,6 +162,8 @@ export function decodeCheckpoint(bytes: Uint8Array, parts: CheckpointParts): { s
     if (mine && (mine.ndim !== t.shape.length || mine.shape.some((d, i) => d !== t.shape[i])))
       throw new Error(`checkpoint: model entry '${name.slice(6)}' has shape [${t.shape}] in the file but [${mine.shape}] in the model`);
   }
+  // Rebuild every part's state (typed arrays, tensors) before anything is written: a bad one is refused here.
+  const unpacked = new Map(PARTS.filter((key) => parts[key]).map((key) => [key, unpack(state[key], tensors)]));
   const backup = Object.fromEntries(Object.entries(own).map(([n, t]) => [n, Float64Array.from(t.storage.peek())]));
   const rngBackup = getRngState();
   const partBackups = PARTS.map((key) => [parts[key], deepCopy(parts[key]?.stateDict())] as const);
@@ -161,7 +171,7 @@ export function decodeCheckpoint(bytes: Uint8Array, parts: CheckpointParts): { s
     parts.model.loadStateDict(modelState);
     for (const key of PARTS) {
       const part = parts[key];
-      if (part) part.loadStateDict(unpack(state[key], tensors) as never);
+      if (part) part.loadStateDict(unpacked.get(key) as never);
     }
     setRngState(rng);
   } catch (e) {

@@ -3,7 +3,15 @@
  * out; no file system), so it runs in Node and browsers. Layout: an 8-byte little-endian header length
  * n, n bytes of JSON header { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": {...} },
  * then the data buffer. Files are untrusted: every field is checked before any value is read.
+ *
+ * Bounds on untrusted input: the header is at most MAX_HEADER bytes and must lie inside the file; every
+ * entry's byte span must lie inside the data buffer and equal its shape's size, and the spans must tile
+ * the buffer exactly (no overlap, no hole), all checked before any value is allocated — so decoding
+ * allocates at most one float64 per data byte, and never more than the file itself implies.
  */
+import { Tensor } from '../tensor/index.js';
+import { Module } from '../nn/index.js';
+import type { FloatArray } from '../kernels/types.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -183,4 +191,80 @@ function half(h: number): number {
   if (e === 0) return s * f * 2 ** -24;
   if (e === 31) return f ? NaN : s * Infinity;
   return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** PyTorch's integer buffers among the names normlab writes: saved as I64, as torch writes num_batches_tracked. */
+const INTEGER_NAME = /(^|\.)num_batches_tracked$/;
+
+/** What saveSafetensors takes: a module (its state dict), or a state dict of tensors or typed arrays. */
+export type StateDictLike = Module | Record<string, Tensor | FloatArray>;
+
+/**
+ * Encode a state dict as safetensors bytes, with the keys, shapes and dtypes PyTorch's
+ * `safetensors.torch.save_file(model.state_dict())` writes for the same architecture: float32 tensors as
+ * F32, float64 as F64, and the BN counters (`num_batches_tracked`) as I64. A module's integer buffers
+ * are found by the module itself; in a plain record, by that name.
+ *
+ * Defaults: metadata = { format: 'pt' } (what PyTorch's writer stores); pass your own strings to replace it.
+ *
+ * Example:
+ * ```ts
+ * const net = new nn.Sequential(new nn.Linear(4, 3), new nn.BatchNorm1d(3));
+ * const bytes = io.saveSafetensors(net.stateDict());
+ * Object.keys(io.loadSafetensors(bytes));
+ * // => ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked"]
+ * ```
+ */
+export function saveSafetensors(stateDict: StateDictLike, metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
+  const isModule = stateDict instanceof Module;
+  const record = isModule ? stateDict.stateDict() : stateDict;
+  if (!record || typeof record !== 'object') throw new Error('saveSafetensors: expected a module or a record of tensors');
+  const ints = isModule ? stateDict.integerBufferNames() : null;
+  const entries: Record<string, SafetensorsEntry> = {};
+  for (const [name, v] of Object.entries(record)) {
+    let data: FloatArray, shape: readonly number[];
+    if (v instanceof Tensor) { data = v.storage.copyToHost(); shape = v.shape; }
+    else if (v instanceof Float32Array || v instanceof Float64Array) { data = v; shape = [v.length]; }
+    else throw new Error(`saveSafetensors: '${name}' is not a tensor or Float32Array/Float64Array`);
+    const integer = ints ? ints.has(name) : INTEGER_NAME.test(name);
+    setOwn(entries, name, { dtype: integer ? 'I64' : data instanceof Float32Array ? 'F32' : 'F64', shape, data });
+  }
+  for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new Error(`saveSafetensors: metadata '${k}' must be a string`);
+  return encodeSafetensors(entries, metadata);
+}
+
+/**
+ * Decode safetensors bytes (from PyTorch, the `safetensors` library or saveSafetensors) into tensors by
+ * name, ready for `model.loadStateDict`. F32, F16 and BF16 become float32 tensors; F64 and the integer
+ * dtypes (I64 counters such as num_batches_tracked, exact up to 2^53) float64 tensors.
+ *
+ * Errors: a malformed or truncated file is an error starting with `safetensors:` that says what is wrong;
+ * nothing larger than the file implies is allocated.
+ *
+ * Example:
+ * ```ts
+ * const bytes = io.saveSafetensors({ w: tensor([[1, 2], [3, 4]]) });
+ * io.loadSafetensors(bytes).w.toArray(); // => [[1, 2], [3, 4]]
+ * ```
+ */
+export function loadSafetensors(bytes: Uint8Array): Record<string, Tensor> {
+  const { tensors } = decodeSafetensors(bytes);
+  const out: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    const f32 = t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16';
+    setOwn(out, name, new Tensor(f32 ? Float32Array.from(t.data) : t.data, t.shape));
+  }
+  return out;
+}
+
+/** saveSafetensors to a file, written atomically (a temporary file, then a rename). Node only. */
+export async function saveSafetensorsFile(path: string, stateDict: StateDictLike, metadata?: Record<string, string>): Promise<void> {
+  const { writeFileAtomic } = await import('./files.js');
+  await writeFileAtomic(path, saveSafetensors(stateDict, metadata));
+}
+
+/** loadSafetensors from a file. Node only. */
+export async function loadSafetensorsFile(path: string): Promise<Record<string, Tensor>> {
+  const { readFileBytes } = await import('./files.js');
+  return loadSafetensors(await readFileBytes(path));
 }
