@@ -12,6 +12,11 @@ export type UnaryOp =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'relu' | 'tanh' | 'square' | 'reciprocal';
 export type ReduceOp = 'sum' | 'max' | 'min';
 
+// Shape arithmetic (shape.ts) and layout geometry (layout.ts) live in their own modules; re-exported here for
+// code that imports them with the types.
+export { sizeOf, stridesOf, broadcastShapes, reduceBlocks } from './shape.js';
+export { statCount, ghostSize, statSize, convOutSize, conv2dGeometry, slidingAxis, adaptiveAxis } from './layout.js';
+
 /**
  * Layout of a normalization over a tensor viewed as [N, C, S] (S = product of the trailing axes).
  * `groups === 0`: statistics per channel c over (N, S) — batch normalization.
@@ -28,21 +33,6 @@ export interface NormLayout {
   readonly groups: number;
   /** Samples per ghost batch (N must be a multiple); absent or N: one batch. */
   readonly ghost?: number;
-}
-
-/** Number of statistics groups of a layout: C for batch statistics, N·G otherwise. */
-export function statCount(l: NormLayout): number {
-  return l.groups === 0 ? (l.N / ghostSize(l)) * l.C : l.N * l.groups;
-}
-
-/** Samples per statistics batch of a batch-statistics layout (N without ghost batches). */
-export function ghostSize(l: NormLayout): number {
-  return l.ghost && l.ghost < l.N ? l.ghost : l.N;
-}
-
-/** Elements reduced into one statistic: N·S for batch statistics, (C/G)·S otherwise. */
-export function statSize(l: NormLayout): number {
-  return l.groups === 0 ? ghostSize(l) * l.S : (l.C / l.groups) * l.S;
 }
 
 /**
@@ -238,42 +228,4 @@ export function arrayFor(dtype: DType): Float32ArrayConstructor | Float64ArrayCo
 
 export function dtypeOf(a: FloatArray): DType {
   return a instanceof Float64Array ? 'float64' : 'float32';
-}
-
-export function sizeOf(shape: Shape): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function stridesOf(shape: Shape): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
-  return s;
-}
-
-/** NumPy broadcast of two shapes, or null when they do not broadcast. */
-export function broadcastShapes(a: Shape, b: Shape): number[] | null {
-  const n = Math.max(a.length, b.length);
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const da = a[a.length - n + i] ?? 1, db = b[b.length - n + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) return null;
-    out[i] = da === 1 ? db : da;
-  }
-  return out;
-}
-
-/** A reduction as blocks of merged axes, size-1 axes dropped: `dims` sizes, `red` whether each is reduced. */
-export function reduceBlocks(shape: Shape, axes: readonly number[]): { dims: number[]; red: boolean[] } {
-  const isRed = new Array<boolean>(shape.length).fill(false);
-  for (const a of axes) isRed[a] = true;
-  const dims: number[] = [], red: boolean[] = [];
-  for (let i = 0; i < shape.length; i++) {
-    if (shape[i] === 1) continue;
-    if (dims.length && red[red.length - 1] === isRed[i]) dims[dims.length - 1] *= shape[i];
-    else { dims.push(shape[i]); red.push(isRed[i]); }
-  }
-  return { dims, red };
 }

@@ -1,4 +1,5 @@
 import type { DType } from '../kernels/types.js';
+import { checkOptions } from '../nn/check.js';
 import * as nn from '../nn/index.js';
 
 export interface CnnOptions {
@@ -24,7 +25,9 @@ export interface CnnOptions {
  * models.cnn().forward(zeros([2, 784])).shape; // => [2, 10]
  * ```
  */
-export function cnn({ image = [1, 28, 28], channels = [16, 32], classes = 10, bn = true, dtype = 'float32' }: CnnOptions = {}): nn.Sequential {
+export function cnn(options: CnnOptions = {}): nn.Sequential {
+  checkOptions('cnn', options, ['image', 'channels', 'classes', 'bn', 'dtype']);
+  const { image = [1, 28, 28], channels = [16, 32], classes = 10, bn = true, dtype = 'float32' } = options;
   const [c0] = image;
   const block = (cin: number, cout: number): nn.Module[] => [
     new nn.Conv2d(cin, cout, 3, { padding: 1, bias: !bn, dtype }),

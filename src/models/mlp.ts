@@ -1,5 +1,6 @@
 import type { DType } from '../kernels/types.js';
 import { Rng } from '../random.js';
+import { checkOptions } from '../nn/check.js';
 import * as nn from '../nn/index.js';
 
 export type Activation = 'sigmoid' | 'relu' | 'tanh';
@@ -42,7 +43,9 @@ function activation(a: Activation): nn.Module {
  *
  * Example: `const net = models.mlp({ norm: 'batch', initStd: 0.05, seed: 1 });`
  */
-export function mlp({ inputs = 784, hidden = [100, 100, 100], classes = 10, activation: act = 'sigmoid', norm = 'none', bnOptions = {}, initStd, seed = 0, dtype = 'float32' }: MlpOptions = {}): nn.Sequential {
+export function mlp(options: MlpOptions = {}): nn.Sequential {
+  checkOptions('mlp', options, ['inputs', 'hidden', 'classes', 'activation', 'norm', 'bnOptions', 'initStd', 'seed', 'dtype']);
+  const { inputs = 784, hidden = [100, 100, 100], classes = 10, activation: act = 'sigmoid', norm = 'none', bnOptions = {}, initStd, seed = 0, dtype = 'float32' } = options;
   if (norm !== 'batch' && norm !== 'none') throw new Error(`mlp: unknown norm '${norm as string}'; expected 'batch' or 'none'`);
   if (initStd !== undefined && !(initStd >= 0)) throw new Error(`mlp: initStd must be ≥ 0, got ${initStd}`);
   const rng = new Rng(seed);

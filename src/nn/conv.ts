@@ -1,6 +1,7 @@
-import { convOutSize } from '../autograd/ops/conv.js';
+import { convOutSize } from '../kernels/layout.js';
 import type { DType } from '../kernels/types.js';
 import { Tensor, formatShape, op, zeros } from '../tensor/index.js';
+import { checkBoolean, checkDtype, checkOptions, positiveInteger } from './check.js';
 import { kaimingUniform, uniform } from './init.js';
 import { Module } from './module.js';
 
@@ -68,6 +69,7 @@ function conv2dChecked(what: string, x: Tensor, weight: Tensor, bias: Tensor | n
  * ```
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dFnOptions = {}): Tensor {
+  checkOptions('conv2d', opts, ['stride', 'padding', 'dilation', 'groups']);
   return conv2dChecked('conv2d', x, weight, bias, opts);
 }
 
@@ -114,14 +116,17 @@ export class Conv2d extends Module {
   readonly groups: number;
 
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2,
-    { stride = 1, padding = 0, dilation = 1, groups = 1, bias = true, dtype = 'float32' }: Conv2dOptions = {}) {
+    options: Conv2dOptions = {}) {
     super();
     const what = 'Conv2d';
-    for (const [name, v] of [['inChannels', inChannels], ['outChannels', outChannels], ['groups', groups]] as const)
-      if (!Number.isInteger(v) || v <= 0) throw new Error(`${what}: ${name} must be a positive integer, got ${v}`);
+    checkOptions(what, options, ['stride', 'padding', 'dilation', 'groups', 'bias', 'dtype'],
+      { padding_mode: "only zero padding ('zeros') is supported", paddingMode: "only zero padding ('zeros') is supported" });
+    const { stride = 1, padding = 0, dilation = 1, groups = 1, bias = true, dtype = 'float32' } = options;
+    for (const [name, v] of [['inChannels', inChannels], ['outChannels', outChannels], ['groups', groups]] as const) positiveInteger(what, name, v);
     if (inChannels % groups !== 0) throw new Error(`${what}: inChannels ${inChannels} is not divisible by groups ${groups}`);
     if (outChannels % groups !== 0) throw new Error(`${what}: outChannels ${outChannels} is not divisible by groups ${groups}`);
-    if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`${what}: unknown dtype '${dtype as string}'`);
+    checkBoolean(what, 'bias', bias);
+    checkDtype(what, dtype);
     this.kernelSize = pair(kernelSize, 'kernelSize', what, 1);
     this.stride = pair(stride, 'stride', what, 1);
     this.padding = pair(padding, 'padding', what, 0);
@@ -136,5 +141,13 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     return conv2dChecked('Conv2d', x, this.weight, this.bias,
       { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+  }
+
+  override extraRepr(): string {
+    const p = (v: readonly [number, number]) => `[${v.join(', ')}]`;
+    const at = (v: readonly [number, number], d: number) => v[0] !== d || v[1] !== d;
+    return [`${this.inChannels}, ${this.outChannels}, kernelSize=${p(this.kernelSize)}, stride=${p(this.stride)}`,
+      at(this.padding, 0) ? `padding=${p(this.padding)}` : '', at(this.dilation, 1) ? `dilation=${p(this.dilation)}` : '',
+      this.groups !== 1 ? `groups=${this.groups}` : '', this.bias ? '' : 'bias=false'].filter(Boolean).join(', ');
   }
 }

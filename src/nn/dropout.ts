@@ -60,4 +60,8 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     return dropout(x, this.p, this.training);
   }
+
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
 }

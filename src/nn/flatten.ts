@@ -27,6 +27,10 @@ export class Flatten extends Module {
       throw new Error(`Flatten: startDim ${this.startDim} comes after endDim ${this.endDim} for input shape ${formatShape(x.shape)}`);
     return x.flatten(this.startDim, this.endDim);
   }
+
+  override extraRepr(): string {
+    return `startDim=${this.startDim}, endDim=${this.endDim}`;
+  }
 }
 
 /**
@@ -56,5 +60,9 @@ export class Unflatten extends Module {
     const n = this.shape.reduce((p, v) => p * v, 1);
     if (x.shape[d] !== n) throw new Error(`Unflatten: axis ${this.dim} of input shape ${formatShape(x.shape)} has ${x.shape[d]} values, not ${n} = ${this.shape.join('×')}`);
     return x.reshape([...x.shape.slice(0, d), ...this.shape, ...x.shape.slice(d + 1)]);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}, shape=[${this.shape.join(', ')}]`;
   }
 }

@@ -1,5 +1,6 @@
 import type { DType } from '../kernels/types.js';
 import { Tensor, formatShape, op, zeros } from '../tensor/index.js';
+import { checkBoolean, checkDtype, checkOptions, checkTensorInput, positiveInteger } from './check.js';
 import { kaimingUniform, uniform } from './init.js';
 import { Module } from './module.js';
 
@@ -11,6 +12,9 @@ export interface LinearOptions {
 
 /** y = x·Wᵀ + b; the functional form of nn.Linear. x [..., in], weight [out, in], bias [out] or null. */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  checkTensorInput('linear', x);
+  checkTensorInput('linear', weight, 'weight');
+  if (bias !== null) checkTensorInput('linear', bias, 'bias');
   const I = weight.shape[1], O = weight.shape[0];
   if (weight.ndim !== 2) throw new Error(`linear: weight must be [out, in], got shape ${formatShape(weight.shape)}`);
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== I)
@@ -37,10 +41,14 @@ export class Linear extends Module {
   declare weight: Tensor;
   declare bias: Tensor | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true, dtype = 'float32' }: LinearOptions = {}) {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
     super();
-    for (const [k, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const)
-      if (!Number.isInteger(v) || v <= 0) throw new Error(`Linear: ${k} must be a positive integer, got ${v}`);
+    checkOptions('Linear', options, ['bias', 'dtype']);
+    const { bias = true, dtype = 'float32' } = options;
+    positiveInteger('Linear', 'inFeatures', inFeatures);
+    positiveInteger('Linear', 'outFeatures', outFeatures);
+    checkBoolean('Linear', 'bias', bias);
+    checkDtype('Linear', dtype);
     this.registerParameter('weight', kaimingUniform(zeros([outFeatures, inFeatures], { dtype }), { a: Math.sqrt(5) }));
     const bound = 1 / Math.sqrt(inFeatures);
     this.registerParameter('bias', bias ? uniform(zeros([outFeatures], { dtype }), -bound, bound) : null);
@@ -48,5 +56,9 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
+  }
+
+  override extraRepr(): string {
+    return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;
   }
 }

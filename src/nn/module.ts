@@ -1,7 +1,8 @@
 import { getBackend } from '../kernels/index.js';
 import type { DType, FloatArray } from '../kernels/types.js';
 import { allocStorage, asUser, trusted } from '../memory/index.js';
-import { Tensor, formatShape, tensor, type NestedArray } from '../tensor/index.js';
+import { Tensor, formatShape, inspectSymbol, tensor, type NestedArray } from '../tensor/index.js';
+import { checkTensorInput } from './check.js';
 
 /** snake_case (PyTorch state-dict names) → camelCase (TypeScript property names). */
 function camel(name: string): string {
@@ -155,6 +156,39 @@ export abstract class Module {
     return [...this.namedBuffers()].map(([, t]) => t);
   }
 
+  /**
+   * The module's own settings for printing, as in PyTorch's extra_repr (e.g. Linear's
+   * `inFeatures=784, outFeatures=100, bias=true`); '' for none. Override it in your modules to show theirs.
+   */
+  extraRepr(): string {
+    return '';
+  }
+
+  /**
+   * The module tree with each module's settings, as PyTorch prints a module:
+   * ```text
+   * Sequential(
+   *   (0): Linear(inFeatures=4, outFeatures=3, bias=true)
+   *   (1): BatchNorm1d(3, eps=0.00001, momentum=0.9, runningStats='ema', affine=true)
+   * )
+   * ```
+   * `String(model)`, template strings and `console.log(model)` (in Node) show it.
+   */
+  toString(): string {
+    const name = this.constructor.name || 'Module';
+    const extra = this.extraRepr();
+    const lines = extra ? extra.split('\n') : [];
+    for (const [n, m] of this.namedChildren()) lines.push(`(${n}): ${indent(String(m))}`);
+    if (!lines.length) return `${name}()`;
+    if (lines.length === 1 && extra) return `${name}(${extra})`;
+    return `${name}(\n${lines.map((l) => `  ${l}`).join('\n')}\n)`;
+  }
+
+  /** console.log(module) in Node prints the tree (the symbol Node's util.inspect looks for; nothing is imported). */
+  [inspectSymbol](): string {
+    return this.toString();
+  }
+
   /** Set training mode here and in every descendant. */
   train(mode = true): this {
     for (const m of this.modules()) m.training = mode;
@@ -235,6 +269,11 @@ export abstract class Module {
   }
 }
 
+/** Every line after the first indented by two spaces (a child's repr inside its parent's). */
+function indent(s: string): string {
+  return s.split('\n').join('\n  ');
+}
+
 function asValues(v: StateValue): { data: ArrayLike<number> | null; shape: readonly number[] | null } {
   if (v instanceof Tensor) return { data: v.storage.copyToHost(), shape: v.shape };
   if (Array.isArray(v) && v.some((x) => Array.isArray(x))) {
@@ -271,6 +310,10 @@ export function libraryModules(...classes: (abstract new (...args: never[]) => M
     const f = (proto as Module).forward;
     if (WRAPPED.has(f)) continue;
     const wrapped = function (this: Module, ...xs: Tensor[]): Tensor {
+      // A nested array or other non-Tensor gets an error naming the module, not a raw TypeError from inside.
+      // The first argument is the input (required); later ones (an RNN's h0) may be left out.
+      for (let i = 0; i < Math.max(xs.length, 1); i++)
+        if ((i === 0 || xs[i] !== undefined) && !(xs[i] instanceof Tensor)) checkTensorInput(`${this.constructor.name}.forward`, xs[i], i === 0 ? 'input' : `argument ${i}`);
       return LIBRARY.has(this.constructor) ? trusted(() => f.apply(this, xs)) : f.apply(this, xs);
     };
     WRAPPED.add(wrapped);

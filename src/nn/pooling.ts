@@ -1,6 +1,8 @@
-import { adaptiveAxis, slidingAxis, type PoolAttrs } from '../autograd/ops/pool.js';
+import type { PoolAttrs } from '../autograd/ops/pool.js';
+import { adaptiveAxis, slidingAxis } from '../kernels/layout.js';
 import { Tensor, formatShape, op } from '../tensor/index.js';
 import { pair, type Size2 } from './conv.js';
+import { checkBoolean, checkOptions } from './check.js';
 import { Module } from './module.js';
 
 export interface Pool2dOptions {
@@ -14,6 +16,12 @@ export interface AvgPool2dOptions extends Pool2dOptions {
   /** Count the padding zeros in the divisor (true, default) or divide by the real elements only. */
   countIncludePad?: boolean;
 }
+
+/** Pooling options of PyTorch that have no counterpart here. */
+const POOL_HINTS: Record<string, string> = {
+  ceil_mode: 'ceil mode is not supported', ceilMode: 'ceil mode is not supported',
+  return_indices: 'indices are not returned', divisor_override: 'not supported',
+};
 
 function check4d(what: string, x: Tensor): void {
   if (!(x instanceof Tensor) || x.ndim !== 4)
@@ -32,6 +40,11 @@ function slidingWindows(what: string, x: Tensor, kernelSize: Size2, { stride, pa
   return { h: slidingAxis(H, k[0], s[0], p[0], countPad), w: slidingAxis(W, k[1], s[1], p[1], countPad) };
 }
 
+/** A size or pair for printing: 2 or [2, 3]. */
+function show(v: Size2 | AdaptiveSize): string {
+  return typeof v === 'number' ? String(v) : `[${v.map(String).join(', ')}]`;
+}
+
 function pool(name: 'maxPool2d' | 'avgPool2d', x: Tensor, attrs: PoolAttrs): Tensor {
   return op(name, [x], attrs);
 }
@@ -47,6 +60,7 @@ function pool(name: 'maxPool2d' | 'avgPool2d', x: Tensor, attrs: PoolAttrs): Ten
  * ```
  */
 export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}): Tensor {
+  checkOptions('maxPool2d', opts, ['stride', 'padding'], POOL_HINTS);
   return pool('maxPool2d', x, slidingWindows('maxPool2d', x, kernelSize, opts, false));
 }
 
@@ -62,7 +76,9 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}
  * nn.functional.avgPool2d(x, 2, { stride: 1, padding: 1, countIncludePad: false }).toArray()[0][0][0]; // => [1, 1.5, 2]
  * ```
  */
-export function avgPool2d(x: Tensor, kernelSize: Size2, { countIncludePad = true, ...opts }: AvgPool2dOptions = {}): Tensor {
+export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOptions = {}): Tensor {
+  checkOptions('avgPool2d', options, ['stride', 'padding', 'countIncludePad'], POOL_HINTS);
+  const { countIncludePad = true, ...opts } = options;
   return pool('avgPool2d', x, slidingWindows('avgPool2d', x, kernelSize, opts, countIncludePad));
 }
 
@@ -113,8 +129,10 @@ export class MaxPool2d extends Module {
   readonly stride: Size2;
   readonly padding: Size2;
 
-  constructor(readonly kernelSize: Size2, { stride = kernelSize, padding = 0 }: Pool2dOptions = {}) {
+  constructor(readonly kernelSize: Size2, options: Pool2dOptions = {}) {
     super();
+    checkOptions('MaxPool2d', options, ['stride', 'padding'], POOL_HINTS);
+    const { stride = kernelSize, padding = 0 } = options;
     pair(kernelSize, 'kernelSize', 'MaxPool2d', 1);
     pair(stride, 'stride', 'MaxPool2d', 1);
     pair(padding, 'padding', 'MaxPool2d', 0);
@@ -124,6 +142,10 @@ export class MaxPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     return pool('maxPool2d', x, slidingWindows('MaxPool2d', x, this.kernelSize, this, false));
+  }
+
+  override extraRepr(): string {
+    return `kernelSize=${show(this.kernelSize)}, stride=${show(this.stride)}, padding=${show(this.padding)}`;
   }
 }
 
@@ -148,8 +170,11 @@ export class AvgPool2d extends Module {
   readonly padding: Size2;
   readonly countIncludePad: boolean;
 
-  constructor(readonly kernelSize: Size2, { stride = kernelSize, padding = 0, countIncludePad = true }: AvgPool2dOptions = {}) {
+  constructor(readonly kernelSize: Size2, options: AvgPool2dOptions = {}) {
     super();
+    checkOptions('AvgPool2d', options, ['stride', 'padding', 'countIncludePad'], POOL_HINTS);
+    const { stride = kernelSize, padding = 0, countIncludePad = true } = options;
+    checkBoolean('AvgPool2d', 'countIncludePad', countIncludePad);
     pair(kernelSize, 'kernelSize', 'AvgPool2d', 1);
     pair(stride, 'stride', 'AvgPool2d', 1);
     pair(padding, 'padding', 'AvgPool2d', 0);
@@ -160,6 +185,10 @@ export class AvgPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     return pool('avgPool2d', x, slidingWindows('AvgPool2d', x, this.kernelSize, this, this.countIncludePad));
+  }
+
+  override extraRepr(): string {
+    return `kernelSize=${show(this.kernelSize)}, stride=${show(this.stride)}, padding=${show(this.padding)}, countIncludePad=${this.countIncludePad}`;
   }
 }
 
@@ -187,5 +216,9 @@ export class AdaptiveAvgPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize);
+  }
+
+  override extraRepr(): string {
+    return `outputSize=${show(this.outputSize)}`;
   }
 }

@@ -4,6 +4,7 @@ import { Tensor, formatShape, stack, zeros } from '../tensor/index.js';
 import { BatchNorm1d, type BatchNormOptions } from './batchnorm.js';
 import { uniform } from './init.js';
 import { linear } from './linear.js';
+import { checkBoolean, checkDtype, checkOptions, oneOf, positiveInteger } from './check.js';
 import { Module } from './module.js';
 import { LayerNorm } from './normalization.js';
 
@@ -86,6 +87,12 @@ interface CellNorms {
 }
 
 const BATCH_NORM: readonly RecurrentBatchNorm[] = ['none', 'shared', 'perStep'];
+const RECURRENT_OPTIONS = ['bias', 'numLayers', 'layerNorm', 'batchNorm', 'maxSteps', 'batchNormGamma', 'batchNormOptions', 'dtype'];
+const RECURRENT_HINTS: Record<string, string> = {
+  batch_first: 'inputs are always batch-first [N, T, F]', batchFirst: 'inputs are always batch-first [N, T, F]',
+  bidirectional: 'not supported', dropout: 'not supported; put an nn.Dropout between single-layer modules',
+  nonlinearity: "an option of nn.RNN only",
+};
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /**
@@ -106,19 +113,23 @@ export abstract class RecurrentBase extends Module {
   finalState: RecurrentState | null = null;
   readonly #norms: CellNorms[] = [];
 
-  protected constructor(private readonly gates: 1 | 4, readonly inputSize: number, readonly hiddenSize: number,
-    { bias = true, numLayers = 1, layerNorm = false, batchNorm = 'none', maxSteps, batchNormGamma = 0.1, batchNormOptions = {}, dtype = 'float32' }: RecurrentOptions) {
+  /** `extraOptions`: names a subclass handles itself (RNN's nonlinearity); every other unknown name is refused. */
+  protected constructor(private readonly gates: 1 | 4, readonly inputSize: number, readonly hiddenSize: number, options: RecurrentOptions,
+    extraOptions: readonly string[] = []) {
     super();
     const name = new.target.name;
-    for (const [k, v] of [['inputSize', inputSize], ['hiddenSize', hiddenSize], ['numLayers', numLayers]] as const)
-      if (!Number.isInteger(v) || v <= 0) throw new Error(`${name}: ${k} must be a positive integer, got ${v}`);
-    if (!BATCH_NORM.includes(batchNorm)) throw new Error(`${name}: unknown batchNorm '${batchNorm as string}'; expected one of ${BATCH_NORM.map((s) => `'${s}'`).join(', ')}`);
+    checkOptions(name, options, [...RECURRENT_OPTIONS, ...extraOptions], extraOptions.length ? {} : RECURRENT_HINTS);
+    const { bias = true, numLayers = 1, layerNorm = false, batchNorm = 'none', maxSteps, batchNormGamma = 0.1, batchNormOptions = {}, dtype = 'float32' } = options;
+    for (const [k, v] of [['inputSize', inputSize], ['hiddenSize', hiddenSize], ['numLayers', numLayers]] as const) positiveInteger(name, k, v);
+    oneOf(name, 'batchNorm', batchNorm, BATCH_NORM);
+    checkBoolean(name, 'bias', bias);
+    checkBoolean(name, 'layerNorm', layerNorm);
     if (layerNorm && batchNorm !== 'none') throw new Error(`${name}: layerNorm and batchNorm '${batchNorm}' cannot be combined; choose one`);
     if (batchNorm === 'perStep' && (!Number.isInteger(maxSteps) || maxSteps! <= 0))
       throw new Error(`${name}: batchNorm 'perStep' needs maxSteps (a positive integer: how many steps get their own BatchNorm1d), got ${maxSteps}`);
     if (batchNorm !== 'perStep' && maxSteps !== undefined) throw new Error(`${name}: maxSteps applies to batchNorm 'perStep' only (batchNorm is '${batchNorm}')`);
     if (!Number.isFinite(batchNormGamma)) throw new Error(`${name}: batchNormGamma must be a finite number, got ${batchNormGamma}`);
-    if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`${name}: unknown dtype '${dtype as string}'`);
+    checkDtype(name, dtype);
     this.numLayers = numLayers;
     this.bias = bias;
     this.layerNorm = layerNorm;
@@ -247,10 +258,11 @@ export abstract class RecurrentBase extends Module {
     return output;
   }
 
-  override toString(): string {
-    const extra = [this.bias ? '' : 'bias=false', this.numLayers > 1 ? `numLayers=${this.numLayers}` : '', this.layerNorm ? 'layerNorm' : '',
-      this.batchNorm !== 'none' ? `batchNorm='${this.batchNorm}'${this.maxSteps ? `, maxSteps=${this.maxSteps}` : ''}` : ''].filter(Boolean);
-    return `${this.constructor.name}(${[this.inputSize, this.hiddenSize, ...extra].join(', ')})`;
+  override extraRepr(): string {
+    const extra = [this.bias ? '' : 'bias=false', this.numLayers > 1 ? `numLayers=${this.numLayers}` : '', this.layerNorm ? 'layerNorm=true' : '',
+      this.batchNorm !== 'none' ? `batchNorm='${this.batchNorm}'${this.maxSteps ? `, maxSteps=${this.maxSteps}` : ''}` : '',
+      this instanceof RNN && this.nonlinearity === 'relu' ? "nonlinearity='relu'" : ''].filter(Boolean);
+    return [this.inputSize, this.hiddenSize, ...extra].join(', ');
   }
 }
 
@@ -285,8 +297,9 @@ export abstract class RecurrentBase extends Module {
 export class RNN extends RecurrentBase {
   readonly nonlinearity: 'tanh' | 'relu';
 
-  constructor(inputSize: number, hiddenSize: number, { nonlinearity = 'tanh', ...options }: RNNOptions = {}) {
-    super(1, inputSize, hiddenSize, options);
+  constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
+    super(1, inputSize, hiddenSize, options, ['nonlinearity']);
+    const { nonlinearity = 'tanh' } = options;
     if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') throw new Error(`RNN: nonlinearity must be 'tanh' or 'relu', got '${nonlinearity as string}'`);
     this.nonlinearity = nonlinearity;
   }

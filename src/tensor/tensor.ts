@@ -1,11 +1,23 @@
 import { apply, backward as runBackward, Arr, type Node, type OpAttrs, type OpName, type Variable } from '../autograd/index.js';
 import { arrayFor, getBackend } from '../kernels/index.js';
 import type { DType, FloatArray, Shape } from '../kernels/types.js';
-import { broadcastShapes, sizeOf } from '../kernels/types.js';
+import { broadcastShapes, sizeOf } from '../kernels/shape.js';
 import { Storage, allocStorage, hostStorage, inLibrary, trusted } from '../memory/index.js';
+import { formatValues } from './format.js';
 
 export type TensorLike = Tensor | number;
 export type NestedArray = number | NestedArray[];
+
+/**
+ * What `toArray()` returns: nested arrays of numbers as deep as the tensor's rank (a number for a scalar).
+ * Typed `any`, as PyTorch's `tolist()` is, since the rank is known only at run time: index it directly
+ * (`t.toArray()[0][1]`) or give it the type you know (`const rows: number[][] = t.toArray()`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ArrayValue = any;
+
+/** The key Node's util.inspect (console.log) looks for; a registered symbol, so no import of node:util. */
+export const inspectSymbol: unique symbol = Symbol.for('nodejs.util.inspect.custom');
 
 function fmt(shape: Shape): string {
   return `[${shape.join(', ')}]`;
@@ -230,17 +242,32 @@ export class Tensor implements Variable {
     return op('max', [this], { axes: this.axes(axis, 'max'), keepdim });
   }
 
-  /** Indices of the maxima along `axis` (default last), as a float tensor without gradient. */
-  argmax(axis = -1): Tensor {
+  /**
+   * Indices of the maxima along `axis` (default last; the first maximum on ties), as integers: an
+   * `Indices` with `data` an Int32Array (compare it with Int32Array labels) and the reduced shape.
+   *
+   * Example:
+   * ```ts
+   * const logits = tensor([[0.1, 2, -1], [3, 0, 0.5]]);
+   * const pred = logits.argmax(1);
+   * pred.data;      // Int32Array [1, 0]
+   * pred.toArray(); // => [1, 0]
+   * ```
+   */
+  argmax(axis = -1): Indices {
     const ax = normAxis(axis, this.shape, 'argmax');
+    if (this.shape[ax] === 0) throw new Error(`argmax: axis ${axis} of shape ${fmt(this.shape)} is empty`);
     const perm = this.shape.map((_, i) => i).filter((i) => i !== ax).concat([ax]);
-    const x = ax === this.ndim - 1 ? this : this.detach().permute(perm);
     const C = this.shape[ax], R = this.size / C;
     const shape = this.shape.filter((_, i) => i !== ax);
     return trusted(() => {
-      const out = allocStorage(this.dtype, shape, false);
-      getBackend().kernels.argmax(x.arr.data, R, C, out.read());
-      return new Tensor(out, shape);
+      const x = ax === this.ndim - 1 ? this : this.detach().permute(perm);
+      const out = allocStorage('float64', shape, false);
+      const values = out.read();
+      getBackend().kernels.argmax(x.arr.data, R, C, values);
+      const data = Int32Array.from(out.peek());
+      out.free();
+      return new Indices(data, shape);
     });
   }
 
@@ -362,8 +389,19 @@ export class Tensor implements Variable {
     return this.storage.peek()[0];
   }
 
-  /** Nested arrays of numbers (a number for a scalar tensor). */
-  toArray(): NestedArray {
+  /**
+   * The values as nested arrays of numbers, as deep as the rank (a number for a scalar tensor), like
+   * PyTorch's tolist(). The type is `any` (see ArrayValue), so it indexes under strict.
+   *
+   * Example:
+   * ```ts
+   * const m = tensor([[1, 2], [3, 4]]);
+   * m.toArray()[1][0];                 // => 3
+   * const rows: number[][] = m.toArray();
+   * rows.length;                       // => 2
+   * ```
+   */
+  toArray(): ArrayValue {
     const v = this.storage.peek();
     const build = (d: number, off: number): NestedArray => {
       if (d === this.ndim) return v[off];
@@ -408,11 +446,75 @@ export class Tensor implements Variable {
     }
   }
 
+  /**
+   * The values (abbreviated past 1000 elements to the first and last 3 along each axis; see
+   * setPrintOptions), shape, dtype and gradient state — `requiresGrad=true` on a leaf that takes
+   * gradients, `gradFn=<op>` on a recorded result — as PyTorch prints a tensor. `String(t)`, template
+   * strings and `console.log(t)` (in Node) show it.
+   *
+   * Example:
+   * ```ts
+   * String(tensor([[1, 2], [3, 4.5]]));
+   * // => "Tensor([[1.0000, 2.0000],\n        [3.0000, 4.5000]], shape=[2, 2], dtype=float32)"
+   * ```
+   */
   toString(): string {
-    return `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    const head = 'Tensor(';
+    const values = this.storage.freed ? '<disposed>' : formatValues(this.storage.peek(), this.shape, head.length);
+    const grad = this.node ? `, gradFn=${this.node.op}` : this.requiresGrad ? ', requiresGrad=true' : '';
+    return `${head}${values}, shape=${fmt(this.shape)}, dtype=${this.dtype}${grad})`;
+  }
+
+  /** console.log(tensor) in Node prints toString(). */
+  [inspectSymbol](): string {
+    return this.toString();
   }
 }
 
+/**
+ * Integer indices with a shape, as `argmax` returns them (PyTorch returns an int64 tensor there; tensors
+ * here hold floats, so indices come as an Int32Array). No gradient flows through indices.
+ */
+export class Indices {
+  readonly shape: readonly number[];
+
+  constructor(readonly data: Int32Array, shape: readonly number[]) {
+    if (sizeOf(shape) !== data.length) throw new Error(`Indices: shape ${fmt(shape)} holds ${sizeOf(shape)} values but the data has ${data.length}`);
+    this.shape = Object.freeze([...shape]);
+  }
+
+  get size(): number { return this.data.length; }
+  get ndim(): number { return this.shape.length; }
+
+  /** The value of a one-element result. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: only a result with one element can be converted to a number, got shape ${fmt(this.shape)}`);
+    return this.data[0];
+  }
+
+  /** Nested arrays of integers, as deep as the rank (a number for a scalar). */
+  toArray(): ArrayValue {
+    const build = (d: number, off: number): NestedArray => {
+      if (d === this.ndim) return this.data[off];
+      const stride = this.shape.slice(d + 1).reduce((p, v) => p * v, 1);
+      return Array.from({ length: this.shape[d] }, (_, i) => build(d + 1, off + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  /** The indices as a float tensor (float32 unless `dtype` says otherwise), e.g. to compute with them. */
+  toTensor(dtype: DType = 'float32'): Tensor {
+    return tensor(this.data, this.shape, { dtype });
+  }
+
+  toString(): string {
+    return `Indices(${formatValues(this.data, this.shape, 'Indices('.length)}, shape=${fmt(this.shape)})`;
+  }
+
+  [inspectSymbol](): string {
+    return this.toString();
+  }
+}
 
 export interface TensorOptions {
   dtype?: DType;
@@ -468,22 +570,56 @@ export function tensor(values: NestedArray | ArrayLike<number>, shape?: readonly
   return new Tensor(hostStorage(d), s, { requiresGrad });
 }
 
+/**
+ * A shape given as one array or as separate sizes, with an optional options object last — `zeros([2, 3])`,
+ * `zeros(2, 3)`, `zeros(2, 3, { dtype: 'float64' })` — as PyTorch's factories accept both.
+ */
+export type ShapeArgs<O = TensorOptions> = [shape: readonly number[], options?: O] | [...sizes: number[]] | [...sizes: number[], options: O];
+
+/** Split factory arguments into a checked shape and options (see ShapeArgs). */
+export function shapeArgs<O = TensorOptions>(what: string, args: readonly unknown[]): { shape: number[]; options: O } {
+  if (Array.isArray(args[0])) {
+    if (args.length > 2 || (args.length === 2 && (args[1] === null || typeof args[1] !== 'object')))
+      throw new Error(`${what}: after the shape array only an options object may follow, got ${args.slice(1).map((a) => JSON.stringify(a)).join(', ')}; pass the shape as one array ([2, 3]) or as sizes (2, 3)`);
+    return { shape: checkShape(args[0] as number[], what), options: (args[1] ?? {}) as O };
+  }
+  const last = args[args.length - 1];
+  const hasOptions = last !== null && typeof last === 'object' && !Array.isArray(last);
+  const sizes = hasOptions ? args.slice(0, -1) : args;
+  if (!sizes.every((d) => typeof d === 'number'))
+    throw new Error(`${what}: expected a shape as one array ([2, 3]) or as sizes (2, 3), got ${args.map((a) => JSON.stringify(a) ?? String(a)).join(', ')}`);
+  return { shape: checkShape(sizes as number[], what), options: (hasOptions ? last : {}) as O };
+}
+
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, { dtype = 'float32', requiresGrad = false }: TensorOptions = {}): Tensor {
+  if (!Array.isArray(shape)) throw new Error(`full: the shape is one array, as in full([2, 3], value); got ${JSON.stringify(shape)}`);
+  if (typeof value !== 'number') throw new Error(`full: the fill value must be a number, got ${JSON.stringify(value)}`);
   const s = checkShape(shape, 'full');
   const st = allocStorage(checkDtype(dtype, 'full'), s, value === 0);
   if (value !== 0) st.write().fill(value);
   return new Tensor(st, s, { requiresGrad });
 }
 
-/** A tensor of zeros. */
-export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 0, opts);
+/**
+ * A tensor of zeros. The shape is one array or separate sizes, as in PyTorch.
+ *
+ * Example:
+ * ```ts
+ * zeros([2, 3]).shape;                          // => [2, 3]
+ * zeros(2, 3).shape;                            // => [2, 3]
+ * zeros(4, { dtype: 'float64' }).dtype;         // => "float64"
+ * ```
+ */
+export function zeros(...args: ShapeArgs): Tensor {
+  const { shape, options } = shapeArgs('zeros', args);
+  return full(shape, 0, options);
 }
 
-/** A tensor of ones. */
-export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 1, opts);
+/** A tensor of ones; the shape is one array or separate sizes (see zeros). */
+export function ones(...args: ShapeArgs): Tensor {
+  const { shape, options } = shapeArgs('ones', args);
+  return full(shape, 1, options);
 }
 
 /**
@@ -527,3 +663,4 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
 }
 
 export { fmt as formatShape };
+export { setPrintOptions, type PrintOptions } from './format.js';

@@ -37,7 +37,7 @@ export function evaluate(model: Module, data: LabeledData, { batchSize = 1000, i
           const logits = model.forward(tensor(xs, inputShape ? [b, ...inputShape] : [b, data.features]));
           if (logits.ndim !== 2 || logits.shape[0] !== b) throw new Error(`evaluate: the model returned shape ${formatShape(logits.shape)}, expected [${b}, classes]`);
           lossSum += crossEntropy(logits, y).item() * b;
-          const pred = logits.argmax(-1).storage.peek();
+          const pred = logits.argmax(-1).data;
           for (let j = 0; j < b; j++) if (pred[j] === y[j]) correct++;
         });
       }

@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { format } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import ts from 'typescript';
 import * as normlab from '../../src/index.js';
@@ -79,5 +80,48 @@ describe('documentation examples', () => {
         console.warn = warn;
       }
     });
+  }
+});
+
+/** ```ts blocks of the README, each with the ```text block that follows it (what it prints), if any. */
+function readmeExamples(md: string): { code: string; line: number; prints: string | null }[] {
+  const out: { code: string; line: number; prints: string | null }[] = [];
+  const re = /```ts\n([\s\S]*?)```(?:\n+[^`\n][^\n]*\n+```text\n([\s\S]*?)```)?/g;
+  for (let m = re.exec(md); m; m = re.exec(md)) out.push({ code: m[1], line: md.slice(0, m.index).split('\n').length, prints: m[2] ?? null });
+  return out;
+}
+
+describe('README examples', () => {
+  const readme = readFileSync(join(root, '../README.md'), 'utf8');
+  const blocks = readmeExamples(readme);
+  // The library example (the first block) shows what it prints; such an example must import only what it uses
+  // and print exactly that. Every other block must run with names normlab exports.
+  test('the library example shows its output', () => expect(blocks[0]?.prints).toBeTruthy());
+  for (const ex of blocks) {
+    test(`README.md:${ex.line} runs${ex.prints !== null ? ', imports only what it uses, and prints what the README shows' : ''}`, async () => {
+      const imports = [...ex.code.matchAll(/^import \{([^}]*)\} from 'normlab';$/gm)];
+      const body = ex.code.replace(/^import .*$/gm, '');
+      for (const name of imports.flatMap((m) => m[1].split(',').map((s) => s.trim()).filter(Boolean))) {
+        expect(names, `README imports ${name}, which normlab does not export`).toContain(name);
+        if (ex.prints !== null) expect(new RegExp(`\\b${name}\\b`).test(body), `README imports ${name} but does not use it`).toBe(true);
+      }
+      const printed: string[] = [];
+      const fakeConsole = { ...console, log: (...a: unknown[]) => printed.push(format(...a)), warn: () => {} };
+      const js = ts.transpileModule(body, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.None } }).outputText;
+      await new AsyncFunction('console', ...names, `{\n${js}\n}`)(fakeConsole, ...names.map((n) => (normlab as Record<string, unknown>)[n]));
+      if (ex.prints === null) return;
+      expect(printed.length, 'the example prints something').toBeGreaterThan(0);
+      // The README shows the output. Decimals measured by the run (an accuracy) may differ in the last digit
+      // between backends (float rounding can flip a prediction): they match within 0.005; the rest exactly.
+      const want = ex.prints.trimEnd().split('\n'), got = printed.join('\n').split('\n');
+      expect(got, 'the printed lines').toHaveLength(want.length);
+      want.forEach((w, i) => {
+        const parts = w.split(/(\d+\.\d+)/);
+        const pattern = new RegExp(`^${parts.map((p, j) => (j % 2 ? '(\\d+\\.\\d+)' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')}$`);
+        const m = pattern.exec(got[i]);
+        expect(m, `README.md output line ${i + 1}: got ${JSON.stringify(got[i])}, the README shows ${JSON.stringify(w)}`).not.toBeNull();
+        parts.filter((_, j) => j % 2).forEach((v, j) => expect(Math.abs(Number(m![j + 1]) - Number(v)), `line ${i + 1}: ${m![j + 1]} vs ${v}`).toBeLessThanOrEqual(0.005));
+      });
+    }, 120_000);
   }
 });

@@ -111,11 +111,11 @@ describe('optimizer options', () => {
 describe('scheduler options', () => {
   const opt = () => new optim.SGD(ps(), { lr: 0.1 });
   it('names the option at fault', () => {
-    expect(() => new optim.StepLR(opt(), { stepSize: 0 })).toThrow(/StepLR: option stepSize must be an integer ≥ 1, got 0/);
-    expect(() => new optim.StepLR(opt(), { stepSize: 1.5 })).toThrow(/option stepSize must be an integer ≥ 1, got 1.5/);
+    expect(() => new optim.StepLR(opt(), { stepSize: 0 })).toThrow(/StepLR: option stepSize must be a positive integer, got 0/);
+    expect(() => new optim.StepLR(opt(), { stepSize: 1.5 })).toThrow(/option stepSize must be a positive integer, got 1.5/);
     expect(() => new optim.StepLR(opt(), { stepSize: 2, gamma: -0.1 })).toThrow(/StepLR: option gamma must be a finite number ≥ 0/);
     expect(() => new optim.ExponentialLR(opt(), {} as { gamma: number })).toThrow(/ExponentialLR: option gamma must be a finite number ≥ 0, got undefined/);
-    expect(() => new optim.CosineAnnealingLR(opt(), { tMax: 0 })).toThrow(/CosineAnnealingLR: option tMax must be an integer ≥ 1/);
+    expect(() => new optim.CosineAnnealingLR(opt(), { tMax: 0 })).toThrow(/CosineAnnealingLR: option tMax must be a positive integer/);
     expect(() => new optim.CosineAnnealingLR(opt(), { tMax: 5, etaMin: -1 })).toThrow(/CosineAnnealingLR: option etaMin must be/);
     expect(() => new optim.CosineAnnealingLR(opt(), { T_max: 5 } as unknown as { tMax: number })).toThrow(/unknown option 'T_max' \(did you mean 'tMax'\?\)/);
     expect(() => new optim.StepLR({ lr: 0.1 } as unknown as optim.Optimizer, { stepSize: 1 })).toThrow(/StepLR: the first argument must be an optimizer/);

@@ -77,7 +77,7 @@ describe('zeros, ones, full, randn, rand', () => {
   });
 
   it('bad shapes and dtypes are errors naming them', () => {
-    expect(() => zeros([2, -1])).toThrow(/full: a shape is a list of non-negative integers, got \[2,-1\]/);
+    expect(() => zeros([2, -1])).toThrow(/zeros: a shape is a list of non-negative integers, got \[2,-1\]/);
     expect(() => randn([1.5])).toThrow(/randn:.*\[1\.5\]/);
     expect(() => rand([NaN])).toThrow(/rand:/);
     // @ts-expect-error: not a DType

@@ -1,4 +1,6 @@
-import type { Conv2dGeometry, Shape } from '../../kernels/types.js';
+import { conv2dGeometry } from '../../kernels/layout.js';
+import type { Conv2dGeometry } from '../../kernels/types.js';
+export { convOutSize, conv2dGeometry } from '../../kernels/layout.js';
 import type { Arr, OpDef } from '../types.js';
 import { alloc, k } from './util.js';
 
@@ -8,18 +10,6 @@ export interface Conv2dAttrs {
   readonly padding: readonly [number, number];
   readonly dilation: readonly [number, number];
   readonly groups: number;
-}
-
-/** Output length of a convolution along one axis: ⌊(n + 2p − d·(k − 1) − 1)/s⌋ + 1 (PyTorch's formula). */
-export function convOutSize(n: number, k: number, s: number, p: number, d: number): number {
-  return Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
-}
-
-/** The kernel geometry of x [N, C, H, W] convolved with weight [O, C/groups, kh, kw]. */
-export function conv2dGeometry(x: Shape, w: Shape, { stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw], groups }: Conv2dAttrs): Conv2dGeometry {
-  const [N, C, H, W] = x, [O, , kh, kw] = w;
-  return { N, C, H, W, O, kh, kw, sh, sw, ph, pw, dh, dw, groups,
-    OH: convOutSize(H, kh, sh, ph, dh), OW: convOutSize(W, kw, sw, pw, dw) };
 }
 
 /** 2-D convolution (cross-correlation, as PyTorch) of x [N, C, H, W] with weight [O, C/groups, kh, kw] and bias [O] or null. */

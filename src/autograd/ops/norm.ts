@@ -1,5 +1,5 @@
 import type { FloatArray, NormLayout } from '../../kernels/types.js';
-import { statCount } from '../../kernels/types.js';
+import { statCount } from '../../kernels/layout.js';
 import type { Arr, OpDef } from '../types.js';
 import { alloc, k } from './util.js';
 

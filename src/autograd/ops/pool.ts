@@ -1,4 +1,5 @@
 import type { PoolAxis } from '../../kernels/types.js';
+export { slidingAxis, adaptiveAxis } from '../../kernels/layout.js';
 import type { OpDef } from '../types.js';
 import { alloc, k } from './util.js';
 
@@ -6,34 +7,6 @@ import { alloc, k } from './util.js';
 export interface PoolAttrs {
   readonly h: PoolAxis;
   readonly w: PoolAxis;
-}
-
-/**
- * Windows of a sliding pool along an axis of length n: kernel k, stride s, padding p, ⌊(n + 2p − k)/s⌋ + 1
- * outputs. Output i covers [i·s − p, min(i·s − p + k, n + p)) of the padded axis, clipped to [0, n); its
- * divisor is the padded window length when `countPad`, else the clipped one (PyTorch's avg_pool2d).
- */
-export function slidingAxis(n: number, k: number, s: number, p: number, countPad: boolean): PoolAxis {
-  const out = Math.floor((n + 2 * p - k) / s) + 1;
-  const start = new Int32Array(out), end = new Int32Array(out), divisor = new Float64Array(out);
-  for (let i = 0; i < out; i++) {
-    const a = i * s - p, b = Math.min(a + k, n + p);
-    start[i] = Math.max(a, 0);
-    end[i] = Math.min(b, n);
-    divisor[i] = countPad ? b - a : end[i] - start[i];
-  }
-  return { size: n, start, end, divisor };
-}
-
-/** Adaptive windows: output i of `out` covers [⌊i·n/out⌋, ⌈(i + 1)·n/out⌉) (PyTorch's adaptive pooling). */
-export function adaptiveAxis(n: number, out: number): PoolAxis {
-  const start = new Int32Array(out), end = new Int32Array(out), divisor = new Float64Array(out);
-  for (let i = 0; i < out; i++) {
-    start[i] = Math.floor((i * n) / out);
-    end[i] = Math.ceil(((i + 1) * n) / out);
-    divisor[i] = end[i] - start[i];
-  }
-  return { size: n, start, end, divisor };
 }
 
 function outShape(x: { shape: readonly number[] }, { h, w }: PoolAttrs): number[] {

@@ -1,6 +1,6 @@
 import { getBackend } from '../../kernels/index.js';
 import type { BinaryOp, DType, Kernels, Shape, UnaryOp } from '../../kernels/types.js';
-import { broadcastShapes } from '../../kernels/types.js';
+import { broadcastShapes } from '../../kernels/shape.js';
 import { allocStorage } from '../../memory/index.js';
 import { Arr } from '../types.js';
 

@@ -1,5 +1,5 @@
 import type { BinaryOp, FloatArray, Shape, UnaryOp } from '../types.js';
-import { sizeOf } from '../types.js';
+import { sizeOf } from '../shape.js';
 
 /** One strided run: out[oo + i] = a[ao + i·as] ∘ b[bo + i·bs] for i < n. The switch sits outside the loop. */
 function binaryRun(op: BinaryOp, a: FloatArray, ao: number, as: number, b: FloatArray, bo: number, bs: number,

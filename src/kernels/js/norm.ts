@@ -1,5 +1,5 @@
 import type { FloatArray, NormLayout } from '../types.js';
-import { ghostSize, statCount, statSize } from '../types.js';
+import { ghostSize, statCount, statSize } from '../layout.js';
 
 /*
  * The normalization family's three kernels. A tensor is viewed as [N, C, S]; statistics are either per

@@ -1,5 +1,5 @@
 import type { FloatArray, ReduceOp, Shape } from '../types.js';
-import { reduceBlocks, sizeOf } from '../types.js';
+import { reduceBlocks, sizeOf } from '../shape.js';
 
 /**
  * Reduce x of `shape` over the sorted axes `axes`. The shape is collapsed to [outer, r, inner] runs where

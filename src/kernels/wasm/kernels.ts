@@ -14,7 +14,8 @@
  *   for out-of-range class indices (js gives NaN), and for the error cases the js kernels report.
  */
 import type { AdamHyper, BinaryOp, Conv2dGeometry, FloatArray, Kernels, PoolAxis, ReduceOp, SgdHyper, UnaryOp } from '../types.js';
-import { ghostSize, reduceBlocks, sizeOf, statCount } from '../types.js';
+import { ghostSize, statCount } from '../layout.js';
+import { reduceBlocks, sizeOf } from '../shape.js';
 import { jsKernels } from '../js/index.js';
 import type { WasmMemory } from './memory.js';
 import type { WasmExports } from './module.js';
