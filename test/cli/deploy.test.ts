@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploy, io, manualSeed, models, noGrad, randn, tensor } from '../../src/index.js';
+import { expectClose } from '../helpers/close.js';
+import { CLI, ensureBuilt } from './dist.js';
+
+/* `normlab fold` and `normlab recompute-stats` (issue 11), run as a user runs them: files in, files out, --json. */
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+let work: string;
+
+function normlab(args: string[]): Promise<Run> {
+  return new Promise((res, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`normlab ${args.join(' ')}: timed out`)); }, 90_000);
+    child.on('close', (code) => { clearTimeout(timer); res({ code, stdout, stderr }); });
+  });
+}
+
+const summaryOf = (r: Run) => JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, any>;
+
+/** A state dict as a safetensors file, counters as int64. */
+function stateFile(model: ReturnType<typeof models.cnn>): Uint8Array {
+  const ints = model.integerBufferNames();
+  return io.encodeSafetensors(Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) =>
+    [k, { dtype: ints.has(k) ? 'I64' as const : 'F32' as const, shape: t.shape, data: t.data }])));
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  work = await mkdtemp(join(tmpdir(), 'normlab-deploy-cli-'));
+}, 180_000);
+afterAll(async () => { if (work) await rm(work, { recursive: true, force: true }); });
+
+describe('normlab fold / recompute-stats', () => {
+  it('fold: a safetensors state dict of the CNN in, the folded state dict out, same outputs', async () => {
+    manualSeed(3);
+    const net = models.cnn();
+    noGrad(() => { for (let i = 0; i < 3; i++) net.forward(randn([16, 784]).add(0.3)); });
+    net.eval();
+    await writeFile(join(work, 'cnn.safetensors'), stateFile(net));
+    const r = await normlab(['fold', 'cnn.safetensors', '--model', 'cnn', '--out', 'cnn-folded.safetensors', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = summaryOf(r);
+    expect(s.folded).toEqual([{ layer: '1', bn: '2' }, { layer: '5', bn: '6' }]);
+    expect(s.kept).toEqual([]);
+    expect(s.maxRelDiff).toBeLessThan(1e-5);
+    expect(s.testAccuracy.folded).toBe(s.testAccuracy.original);
+    // The file loads into the folded structure of the same architecture and computes what the original does.
+    const { tensors, metadata } = io.decodeSafetensors(await readFile(join(work, 'cnn-folded.safetensors')));
+    expect(metadata.format).toBe('normlab-folded');
+    const skeleton = deploy.foldBatchNorm(models.cnn().eval()).model;
+    skeleton.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.data])));
+    const x = randn([5, 784]);
+    expectClose(noGrad(() => skeleton.forward(x)), noGrad(() => net.forward(x)), { rtol: 1e-5, atol: 1e-5 }, 'folded file');
+  });
+
+  it('fold: a state dict that does not match the flags is an error naming the entries', async () => {
+    const r = await normlab(['fold', 'cnn.safetensors', '--model', 'mlp']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/does not match mlp 784-100-100-100-10 sigmoid with BN.*missing: 0.weight/);
+  });
+
+  it('recompute-stats and fold on a train checkpoint; the new checkpoint resumes', async () => {
+    const t = await normlab(['train', '--width', '16', '--depth', '2', '--batch', '2', '--steps', '60', '--eval-every', '60', '--checkpoint-every', '60', '--out', 'run', '--json']);
+    expect(t.code, t.stderr).toBe(0);
+    const ckpt = join('run', 'checkpoint.safetensors');
+    const r = await normlab(['recompute-stats', ckpt, '--batch', '777', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = summaryOf(r);
+    expect(s.layers).toEqual([{ path: '1', count: 8000 }, { path: '4', count: 8000 }]);
+    expect([s.samples, s.passes, s.step, s.unbiased]).toEqual([8000, 2, 60, true]);
+    expect(s.out).toBe(join(work, 'run', 'checkpoint-population.safetensors'));
+    // The new checkpoint holds the population statistics and everything else as it was.
+    const model = models.mlp({ hidden: [16, 16], norm: 'batch' });
+    io.decodeCheckpoint(await readFile(s.out), { model });
+    const old = models.mlp({ hidden: [16, 16], norm: 'batch' });
+    io.decodeCheckpoint(await readFile(join(work, ckpt)), { model: old });
+    const fresh = models.mlp({ hidden: [16, 16], norm: 'batch' });
+    fresh.loadStateDict(old.stateDict());
+    const { data } = await import('../../src/index.js');
+    const { train: trainSet } = data.splitDataset(await data.loadMnist(), { seed: 0 });
+    deploy.recomputeBatchNormStats(fresh, [tensor(trainSet.x, [trainSet.count, trainSet.features])]);
+    for (const [k, v] of Object.entries(model.stateDict()))
+      if (/running_/.test(k)) expectClose(v, fresh.stateDict()[k], { rtol: 1e-5, atol: 1e-6 }, k);
+      else expect(Array.from(v.data), k).toEqual(Array.from(old.stateDict()[k].data));
+    const resumed = await normlab(['train', '--steps', '70', '--resume', s.out as string, '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const f = await normlab(['fold', s.out as string, '--json']);
+    expect(f.code, f.stderr).toBe(0);
+    expect(summaryOf(f).folded).toEqual([{ layer: '0', bn: '1' }, { layer: '3', bn: '4' }]);
+    const bad = await normlab(['fold', ckpt, '--model', 'cnn']);
+    expect(bad.stderr).toMatch(/architecture differs from the flags: --model cnn \(the checkpoint has mlp\)/);
+  }, 120_000);
+});
