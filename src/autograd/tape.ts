@@ -109,6 +109,22 @@ setRecompute((into, p) => {
  */
 export function backward(root: Variable, grad: Arr, retainGraph = false): void {
   if (!root.requiresGrad) throw new Error('backward: the tensor does not require grad and has no graph (was it made under noGrad, or from inputs without requiresGrad?)');
+  backwardPass(root, grad, retainGraph);
+  for (const hook of [...backwardEndHooks]) hook();
+}
+
+const backwardEndHooks = new Set<() => void>();
+
+/**
+ * Call `hook` at the end of every backward pass, once every leaf has its gradient (PyTorch's
+ * queue_callback; DistributedDataParallel averages gradients there). Returns a function that removes it.
+ */
+export function onBackwardEnd(hook: () => void): () => void {
+  backwardEndHooks.add(hook);
+  return () => { backwardEndHooks.delete(hook); };
+}
+
+function backwardPass(root: Variable, grad: Arr, retainGraph: boolean): void {
   trusted(() => {
     const order: Variable[] = [];
     const seen = new Set<Variable>();

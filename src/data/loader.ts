@@ -18,6 +18,13 @@ export interface DataLoaderOptions {
   seed?: number;
   /** dtype of the batch tensors (default 'float32'). */
   dtype?: DType;
+  /**
+   * Data-parallel sharding: this loader yields rank `rank`'s share of each global batch of `batchSize` samples
+   * (a contiguous slice; sizes differ by at most one, the lower ranks taking the extra samples). Every rank
+   * must use the same seed (and dataset and options): the ranks then draw the same order and together cover
+   * each epoch exactly once, batch by batch, with the same number of batches.
+   */
+  shard?: { readonly rank: number; readonly worldSize: number };
 }
 
 /** One mini-batch. Shape: x [B, features], y [B], indices [B] (rows of the dataset). */
@@ -45,7 +52,7 @@ export interface DataLoaderState {
   readonly count: number;
 }
 
-const OPTION_NAMES = new Set(['batchSize', 'shuffle', 'dropLast', 'seed', 'dtype']);
+const OPTION_NAMES = new Set(['batchSize', 'shuffle', 'dropLast', 'seed', 'dtype', 'shard']);
 
 /**
  * Iterates a dataset in mini-batches, like `torch.utils.data.DataLoader` for in-memory data.
@@ -60,7 +67,8 @@ const OPTION_NAMES = new Set(['batchSize', 'shuffle', 'dropLast', 'seed', 'dtype
  * Defaults: shuffle = true, dropLast = false, dtype 'float32', seed drawn from the global generator.
  *
  * Shape: batch x [B, features] with B = batchSize (the last batch of an epoch is smaller unless dropLast),
- * y [B] int labels.
+ * y [B] int labels. With `shard: { rank, worldSize }`, B is this rank's share of the global batch:
+ * ⌊batchSize/worldSize⌋ or one more (ranks below batchSize mod worldSize).
  *
  * Example:
  * ```ts
@@ -71,6 +79,9 @@ const OPTION_NAMES = new Set(['batchSize', 'shuffle', 'dropLast', 'seed', 'dtype
  * for (const b of loader.batches()) { if (++step === 25) break; }   // endless, across epochs
  * const saved = loader.stateDict();                      // later: loader.loadStateDict(saved)
  * loader.epoch; // => 3
+ * const shard = new data.DataLoader(train, { batchSize: 60, seed: 0, shard: { rank: 1, worldSize: 2 } });
+ * // rank 1 of 2 takes rows 30…59 of each global batch of 60
+ * [...shard][0].x.shape; // => [30, 10]
  * ```
  */
 export class DataLoader implements Iterable<Batch> {
@@ -79,6 +90,8 @@ export class DataLoader implements Iterable<Batch> {
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   readonly dtype: DType;
+  /** This loader's shard (rank and world size), or null. */
+  readonly shard: { readonly rank: number; readonly worldSize: number } | null;
   readonly #rng: Rng;
   #epochStart: RngState;
   #order: Int32Array | null = null;
@@ -89,7 +102,7 @@ export class DataLoader implements Iterable<Batch> {
     if (options === null || typeof options !== 'object') throw new Error('DataLoader: options { batchSize } are required');
     for (const k of Object.keys(options))
       if (!OPTION_NAMES.has(k)) throw new Error(`DataLoader: unknown option '${k}' (known: ${[...OPTION_NAMES].join(', ')})`);
-    const { batchSize, shuffle = true, dropLast = false, seed, dtype = 'float32' } = options;
+    const { batchSize, shuffle = true, dropLast = false, seed, dtype = 'float32', shard } = options;
     checkDataset(dataset);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
     if (typeof shuffle !== 'boolean') throw new Error(`DataLoader: shuffle must be a boolean, got ${shuffle}`);
@@ -98,11 +111,13 @@ export class DataLoader implements Iterable<Batch> {
       throw new Error(`DataLoader: batchSize ${batchSize} is larger than the dataset (${dataset.count} samples) with dropLast = true: no batch would be produced`);
     if (seed !== undefined && !Number.isFinite(seed)) throw new Error(`DataLoader: seed must be a finite number, got ${seed}`);
     if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`DataLoader: dtype must be 'float32' or 'float64', got '${dtype}'`);
+    if (shard !== undefined) checkShard(shard, dataset.count, batchSize, dropLast);
     this.dataset = dataset;
     this.batchSize = batchSize;
     this.shuffle = shuffle;
     this.dropLast = dropLast;
     this.dtype = dtype;
+    this.shard = shard ? { rank: shard.rank, worldSize: shard.worldSize } : null;
     this.#rng = new Rng(seed ?? globalRng.nextU32());
     this.#epochStart = this.#rng.getState();
   }
@@ -185,7 +200,13 @@ export class DataLoader implements Iterable<Batch> {
 
   #batch(k: number): Batch {
     const { x: X, y: Y, count, features: f } = this.dataset;
-    const start = k * this.batchSize, end = Math.min(start + this.batchSize, count);
+    let start = k * this.batchSize, end = Math.min(start + this.batchSize, count);
+    if (this.shard) {
+      // this rank's contiguous share of the global batch [start, end)
+      const { rank, worldSize: W } = this.shard, b = end - start, q = Math.floor(b / W), extra = b % W;
+      start += rank * q + Math.min(rank, extra);
+      end = start + q + (rank < extra ? 1 : 0);
+    }
     const indices = this.#currentOrder().slice(start, end);
     const b = indices.length;
     const x = new (arrayFor(this.dtype))(b * f);
@@ -197,6 +218,17 @@ export class DataLoader implements Iterable<Batch> {
     }
     return { x: new Tensor(hostStorage(x), [b, f]), y, indices, index: k, epoch: this.#epoch };
   }
+}
+
+function checkShard(shard: { rank: number; worldSize: number }, count: number, batchSize: number, dropLast: boolean): void {
+  if (shard === null || typeof shard !== 'object') throw new Error('DataLoader: shard must be { rank, worldSize }');
+  const { rank, worldSize } = shard;
+  if (!Number.isInteger(worldSize) || worldSize < 1) throw new Error(`DataLoader: shard.worldSize must be a positive integer, got ${worldSize}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new Error(`DataLoader: shard.rank must be an integer in [0, ${worldSize}), got ${rank}`);
+  if (batchSize < worldSize) throw new Error(`DataLoader: batchSize ${batchSize} (the global batch) is smaller than shard.worldSize ${worldSize}: some ranks would get no samples`);
+  const last = count % batchSize;
+  if (!dropLast && last > 0 && last < worldSize)
+    throw new Error(`DataLoader: the last batch of an epoch holds ${last} samples (${count} samples, batchSize ${batchSize}), fewer than shard.worldSize ${worldSize}: some ranks would get none; use dropLast: true or another batchSize`);
 }
 
 function checkDataset(d: Dataset): void {

@@ -7,15 +7,17 @@ import { Module, callModule } from './module.js';
  * `1.weight`, …, `1.running_mean`.
  */
 export class Sequential extends Module {
-  readonly #layers: Module[];
-
   constructor(...layers: Module[]) {
     super();
     layers.forEach((m, i) => {
       if (!(m instanceof Module)) throw new Error(`Sequential: argument ${i} is not a Module`);
       this.registerModule(String(i), m);
     });
-    this.#layers = layers;
+  }
+
+  /** The layers as registered under "0", "1", … (as PyTorch, so replacing one, e.g. by SyncBatchNorm.convert, takes effect). */
+  get #layers(): Module[] {
+    return [...this.namedChildren()].filter(([name]) => /^\d+$/.test(name)).map(([, m]) => m);
   }
 
   get length(): number { return this.#layers.length; }

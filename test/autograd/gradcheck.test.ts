@@ -192,6 +192,34 @@ normCase('norm as InstanceNorm: [2, 3, 4] with C groups', [2, 3, 4], 3, 'both');
 normCase('norm as InstanceNorm 2-D: [2, 3, 2, 3] with C groups, no affine', [2, 3, 2, 3], 3, 'none');
 normCase('norm as LayerNorm: [4, 5] viewed as [4, 5, 1], 1 group', [4, 5], 1, 'both');
 normCase('norm as GroupNorm with given statistics (N·G of them)', [2, 4, 3], 2, 'both', givenStats(4));
+/**
+ * syncNorm (SyncBatchNorm's op) in one process: the batch statistics are computed from x by the function itself
+ * (as SyncBatchNorm's forward does before the op), and the all-reduce is the identity (one rank), so the op's
+ * backward must be the full BN gradient including the path through the statistics.
+ */
+function syncNormCase(name: string, shape: number[], affine: boolean, offset = 0) {
+  add('syncNorm', name, () => {
+    const x = fill(shape, () => offset + rng.normal()), C = shape[1];
+    const S = shape.slice(2).reduce((p, d) => p * d, 1), N = shape[0];
+    const g = affine ? fill([C], () => 0.5 + rng.uniform()) : null, b = affine ? normal([C]) : null;
+    const fn = (xx: Tensor, gg?: Tensor, bb?: Tensor) => {
+      const v = xx.data, mean = new Float64Array(C), variance = new Float64Array(C);
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let n = 0; n < N; n++) for (let i = 0; i < S; i++) s += v[(n * C + c) * S + i];
+        mean[c] = s / (N * S);
+        let q = 0;
+        for (let n = 0; n < N; n++) for (let i = 0; i < S; i++) q += (v[(n * C + c) * S + i] - mean[c]) ** 2;
+        variance[c] = q / (N * S);
+      }
+      return op('syncNorm', [xx, gg ?? null, bb ?? null], { layout: { N, C, S, groups: 0 }, eps: EPS, mean, variance, count: N * S, reduce: () => {} });
+    };
+    return { fn, inputs: g && b ? [x, g, b] : [x] };
+  });
+}
+syncNormCase('syncNorm (one rank), [5, 3], affine', [5, 3], true);
+syncNormCase('syncNorm (one rank), [3, 2, 2, 2], no affine', [3, 2, 2, 2], false);
+syncNormCase('syncNorm (one rank), [4, 2, 3], data offset 1e3', [4, 2, 3], true, 1e3);
 add('norm', 'norm as LayerNorm over the last axis of [2, 3, 5] ([6, 5, 1], 1 group)', () => {
   const x = normal([2, 3, 5]), g = fill([5], () => 0.5 + rng.uniform()), b = normal([5]);
   const attrs = { layout: { N: 6, C: 5, S: 1, groups: 1 }, eps: EPS };

@@ -5,6 +5,7 @@ import { cast, cat, expand, narrow, permute, reshape, type NarrowAttrs } from '.
 import { max, mean, sum, type ReduceAttrs } from './reduce.js';
 import { linear, matmul } from './matmul.js';
 import { norm, type NormAttrs } from './norm.js';
+import { syncNorm, type SyncNormAttrs } from './syncnorm.js';
 import { crossEntropy, logSoftmax } from './loss.js';
 import { conv2d, type Conv2dAttrs } from './conv.js';
 import { avgPool2d, maxPool2d, type PoolAttrs } from './pool.js';
@@ -20,7 +21,7 @@ export interface OpAttrs {
   reshape: { shape: Shape }; permute: { perm: readonly number[] }; expand: { shape: Shape }; cast: { dtype: DType };
   narrow: NarrowAttrs; cat: { axis: number };
   matmul: NoAttrs; linear: NoAttrs;
-  norm: NormAttrs;
+  norm: NormAttrs; syncNorm: SyncNormAttrs;
   crossEntropy: { target: Int32Array }; logSoftmax: NoAttrs;
   conv2d: Conv2dAttrs; maxPool2d: PoolAttrs; avgPool2d: PoolAttrs;
 }
@@ -35,9 +36,9 @@ export const ops: { [P in OpName]: OpDef<OpAttrs[P]> } = {
   sum, mean, max,
   reshape, permute, expand, cast, narrow, cat,
   matmul, linear,
-  norm,
+  norm, syncNorm,
   crossEntropy, logSoftmax,
   conv2d, maxPool2d, avgPool2d,
 };
 
-export type { NormAttrs, ReduceAttrs, NarrowAttrs, Conv2dAttrs, PoolAttrs };
+export type { NormAttrs, SyncNormAttrs, ReduceAttrs, NarrowAttrs, Conv2dAttrs, PoolAttrs };
