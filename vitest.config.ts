@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
  * tolerance, and the PyTorch fixtures pass on both). Tests that do not touch numerics — file formats, the
  * CLI (a child process on the default backend), data loading, benchmarks' smoke run — run once.
  */
-const backendFree = ['test/io/**', 'test/cli/**', 'test/data/**', 'test/bench/**', 'test/memory/**', 'test/browser/**', 'test/kernels/wasm-*'];
+const backendFree = ['test/io/**', 'test/cli/**', 'test/data/**', 'test/bench/**', 'test/memory/**', 'test/browser/**', 'test/lab/**', 'test/kernels/wasm-*', 'test/onnx/*.fuzz.test.ts', 'test/onnx/proto.test.ts',
+  'test/distributed/launch.test.ts', 'test/distributed/shard.test.ts', 'test/distributed/cli-workers.test.ts'];
 
 export default defineConfig({
   test: {

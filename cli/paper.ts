@@ -1,13 +1,14 @@
 /** `normlab paper`: the BN paper's Figure 1 on the embedded digits, both arms, a report folder. */
 import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadPaperData, PAPER_ARMS, paperDefaults, paperFull, runPaperArm, stepsToAccuracy, meanAccuracy, paperVerdict, type ArmResult, type PaperArm, type PaperConfig, type PaperEvent } from '../experiments/paper.js';
 import { paperCharts } from '../experiments/paper-charts.js';
-import { createProgress, type Progress } from './progress.js';
+import { createProgress } from './progress.js';
 import { runFolder, table } from './util.js';
 import { writeFileAtomic } from '../src/io/files.js';
+import { getNumThreads } from '../src/index.js';
 
 export interface PaperFlags {
   full?: boolean;
@@ -35,6 +36,7 @@ export async function paperCommand(flags: PaperFlags): Promise<Record<string, un
   const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(`${s}\n`);
   say(`normlab paper: Ioffe & Szegedy 2015, Fig. 1 — 784-100-100-100-10 sigmoid MLP, batch ${cfg.batchSize}, SGD lr ${cfg.lr}, N(0, ${cfg.initStd}²) init, ${cfg.steps} steps per arm`);
   const t0 = performance.now();
+  const load0 = loadavg()[0];
   const data = await loadPaperData(cfg); // also fills the digit cache before workers start
   say(`digits: ${data.train.count} train / ${data.test.count} test, loaded in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 
@@ -45,15 +47,20 @@ export async function paperCommand(flags: PaperFlags): Promise<Record<string, un
     const name = e.arm === 'bn' ? 'with BN' : 'without BN';
     if (e.type === 'eval') {
       metrics.push(JSON.stringify({ arm: e.arm, ...e.point }));
-      progress.update(name, e.point.step, `test acc ${(100 * e.point.testAccuracy).toFixed(2)}%`);
+      progress.update(name, e.point.step, { info: `test acc ${(100 * e.point.testAccuracy).toFixed(2)}%` });
     } else {
       metrics.push(JSON.stringify({ arm: e.arm, step: e.step, trainLoss: e.loss }));
-      progress.update(name, e.step);
+      progress.update(name, e.step, { loss: e.loss });
     }
   };
-  const parallel = flags.workers !== false && availableParallelism() >= 2;
+  const cores = availableParallelism();
+  const parallel = flags.workers !== false && cores >= 2;
+  // Each arm worker's kernels get its share of the cores: with the default (every core per worker) the two
+  // arms' thread pools fight over the same cores: on 2 cores each arm ran at 43–73% of its speed with one
+  // thread, for 1.6× the CPU time (measurements in the README, The command line).
+  const threadsPerArm = parallel ? envThreads() ?? Math.max(1, Math.floor(cores / PAPER_ARMS.length)) : getNumThreads();
   const results = parallel
-    ? await Promise.all(PAPER_ARMS.map((arm) => runInWorker(arm, cfg, onEvent)))
+    ? await Promise.all(PAPER_ARMS.map((arm) => runInWorker(arm, cfg, threadsPerArm, onEvent)))
     : PAPER_ARMS.map((arm) => runPaperArm(arm, cfg, data, onEvent));
   progress.stop();
   const wall = (performance.now() - t0) / 1000;
@@ -71,11 +78,17 @@ export async function paperCommand(flags: PaperFlags): Promise<Record<string, un
   ]));
   const { bnWins, text: verdict } = paperVerdict(byArm.bn, byArm.plain, target);
   say(verdict);
+  say(`speed: ${parallel ? `both arms at once, ${threadsPerArm} kernel thread${threadsPerArm > 1 ? 's' : ''} each` : `one arm after the other, ${threadsPerArm} kernel thread${threadsPerArm > 1 ? 's' : ''}`} on ${cores} cores (load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}); `
+    + results.map((r) => `${r.arm === 'bn' ? 'with BN' : 'without BN'}: evaluation ${(100 * r.evalSeconds / r.seconds).toFixed(0)}% of the time, training ${trainRate(r).toFixed(0)} steps/s`).join(', '));
 
   const summary = {
-    command: 'paper', config: cfg, steps: cfg.steps, seconds: +wall.toFixed(1), parallel,
+    command: 'paper', config: cfg, steps: cfg.steps, seconds: +wall.toFixed(1), parallel, threadsPerArm, cores,
+    // Where the time goes: others' load on the machine (1-minute load average at the start and the end, against
+    // `cores`), each arm's evaluations (evalSeconds) and its training steps alone (trainStepsPerSecond).
+    loadAverage: [+load0.toFixed(2), +loadavg()[0].toFixed(2)],
     arms: Object.fromEntries(results.map((r) => [r.arm, {
       testAccuracy: r.testAccuracy, meanTestAccuracy: meanAccuracy(r), stepsTo90: stepsToAccuracy(r, target), seconds: +r.seconds.toFixed(1), stepsPerSecond: +r.stepsPerSecond.toFixed(1),
+      evalSeconds: +r.evalSeconds.toFixed(2), trainStepsPerSecond: +trainRate(r).toFixed(1),
       final: r.evals[r.evals.length - 1],
     }])),
     verdict, bnWins,
@@ -88,9 +101,17 @@ export async function paperCommand(flags: PaperFlags): Promise<Record<string, un
   return summary;
 }
 
-function runInWorker(arm: PaperArm, cfg: PaperConfig, onEvent: (e: PaperEvent) => void): Promise<ArmResult> {
+/** Training steps per second of an arm, its evaluations left out. */
+const trainRate = (r: ArmResult) => r.evals[r.evals.length - 1].step / Math.max(1e-9, r.seconds - r.evalSeconds);
+
+/** NORMLAB_NUM_THREADS, when the user set it (the library checks its value). */
+function envThreads(): number | undefined {
+  return process.env.NORMLAB_NUM_THREADS ? getNumThreads() : undefined;
+}
+
+function runInWorker(arm: PaperArm, cfg: PaperConfig, threads: number, onEvent: (e: PaperEvent) => void): Promise<ArmResult> {
   return new Promise((resolvePromise, reject) => {
-    const w = new Worker(new URL('./paper-worker.js', import.meta.url), { workerData: { arm, cfg } });
+    const w = new Worker(new URL('./paper-worker.js', import.meta.url), { workerData: { arm, cfg, threads } });
     w.on('message', (m: { type: 'event'; event: PaperEvent } | { type: 'done'; result: ArmResult }) => {
       if (m.type === 'event') onEvent(m.event);
       else { resolvePromise(m.result); void w.terminate(); }
