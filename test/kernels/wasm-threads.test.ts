@@ -43,11 +43,15 @@ describe.skipIf(!wasmSupported())('kernel threads', () => {
       const one = run();
       setNumThreads(2);
       await waitReady(1);
+      // Which thread runs a part is up to timing: on a loaded machine a worker may get no core during one run, so
+      // runs repeat (each compared) until a worker took parts, at most 20 times.
       const taken = pool().counters.workerParts;
-      const two = run();
+      for (let r = 0; r < 20 && pool().counters.workerParts === taken; r++) {
+        const two = run();
+        expect(two.losses).toEqual(one.losses);
+        two.params.forEach((p, i) => { for (let j = 0; j < p.length; j++) if (!Object.is(p[j], one.params[i][j])) expect.fail(`${name}: parameter ${i}[${j}]: ${p[j]} with 2 threads, ${one.params[i][j]} with 1`); });
+      }
       expect(pool().counters.workerParts, 'parts run by a worker thread').toBeGreaterThan(taken);
-      expect(two.losses).toEqual(one.losses);
-      two.params.forEach((p, i) => { for (let j = 0; j < p.length; j++) if (!Object.is(p[j], one.params[i][j])) expect.fail(`${name}: parameter ${i}[${j}]: ${p[j]} with 2 threads, ${one.params[i][j]} with 1`); });
     }, 60_000);
   }
 

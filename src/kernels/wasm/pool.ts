@@ -22,9 +22,13 @@
  */
 
 /**
- * Control words (Int32Array over a SharedArrayBuffer). NEXT holds the call's generation (16 bits) over the next
- * unclaimed part: parts are claimed by compare-and-swap, so a thread that read one call's fields can never claim
- * a part of a later call (its generation no longer matches).
+ * Control words (Int32Array over a SharedArrayBuffer). NEXT holds the call's generation (16 bits) over the number
+ * of parts still unclaimed; a thread claims the part numbered (that count − 1) by compare-and-swap of the count
+ * down. So a finished call (count 0) can never be claimed from, whatever fields of the next call a late thread
+ * has read, and a thread reads the call's fields (FN, NARGS, WORK_ARG) only after a successful claim: from then
+ * until it adds to DONE the call cannot finish, so those fields are the claimed call's. (Earlier the count went
+ * up to PARTS, read before the claim: a thread descheduled for a whole call could read the next call's PARTS
+ * beside the old call's NEXT and claim a part that did not exist — a race only heavy load exposes.)
  */
 const SEQ = 0, NEXT = 1, DONE = 2, PARTS = 3, FN = 4, NARGS = 5, ERROR = 6, WORK_ARG = 7;
 const READY = 16; // + worker index: 0 starting, 1 ready, 2 asked to stop
@@ -54,14 +58,14 @@ function start(d) {
     if (Atomics.load(ctl, ${READY} + index) === 2) return;
     seen = Atomics.load(ctl, ${SEQ});
     const gen = seen & 0xffff;
-    const fn = fns[Atomics.load(ctl, ${FN})], nargs = Atomics.load(ctl, ${NARGS}), parts = Atomics.load(ctl, ${PARTS});
-    const workArg = Atomics.load(ctl, ${WORK_ARG});
-    a.length = nargs;
     for (;;) {
       const v = Atomics.load(ctl, ${NEXT});
-      if ((v >>> 16) !== gen || (v & 0xffff) >= parts) break;
-      if (Atomics.compareExchange(ctl, ${NEXT}, v, v + 1) !== v) continue;
-      const p = v & 0xffff;
+      if ((v >>> 16) !== gen || (v & 0xffff) === 0) break;
+      if (Atomics.compareExchange(ctl, ${NEXT}, v, v - 1) !== v) continue;
+      // Claimed: the call stays in progress until this part is counted in DONE, so its fields are stable now.
+      const fn = fns[Atomics.load(ctl, ${FN})], nargs = Atomics.load(ctl, ${NARGS}), workArg = Atomics.load(ctl, ${WORK_ARG});
+      a.length = nargs;
+      const p = (v & 0xffff) - 1;
       const o = p * ${MAX_ARGS};
       for (let i = 0; i < nargs; i++) a[i] = args[o + i];
       if (workArg >= 0) a[workArg] = args[${MAX_PARTS * MAX_ARGS}] + tid * args[${MAX_PARTS * MAX_ARGS + 1}];
@@ -193,15 +197,15 @@ export class KernelPool {
     Atomics.store(c, DONE, 0);
     Atomics.store(c, ERROR, 0);
     const seq = ++this.seq, gen = seq & 0xffff;
-    Atomics.store(c, NEXT, gen << 16);
+    Atomics.store(c, NEXT, (gen << 16) | parts);
     Atomics.store(c, SEQ, seq);
     Atomics.notify(c, SEQ);
     let mine = 0, failure: unknown = null;
     for (;;) {
       const v = Atomics.load(c, NEXT);
-      if ((v & 0xffff) >= parts) break;
-      if (Atomics.compareExchange(c, NEXT, v, v + 1) !== v) continue;
-      try { runPart(v & 0xffff); } catch (e) { failure ??= e; }
+      if ((v & 0xffff) === 0) break;
+      if (Atomics.compareExchange(c, NEXT, v, v - 1) !== v) continue;
+      try { runPart((v & 0xffff) - 1); } catch (e) { failure ??= e; }
       Atomics.add(c, DONE, 1);
       mine++;
     }
