@@ -87,6 +87,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--resume <file>', "continue a run from its checkpoint, in the checkpoint's folder, with the run's own flags; flags given with it override those (not the network, optimizer, --momentum, --batch or --seed)").conflicts('out'))
     .option('--seed <n>', 'seed of weights, split and batch order', int('--seed', 0), 0)
     .option('--workers <n>', 'data-parallel worker threads with SyncBatchNorm, --batch split between them; the summary compares with one worker', int('--workers'), 1)
+    .option('--export', 'at the end, also write model.onnx and the BN-folded folded.safetensors into the run folder')
     .option('--out <dir>', 'run folder (default: runs/train-<time>)')
     .option('--json', 'print one JSON summary object as the last stdout line')
     .action(async (opts: TrainFlags, cmd: Command) => {

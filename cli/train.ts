@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { data as dataset, manualSeed, models, optim, train, io, type Tensor } from '../src/index.js';
+import { data as dataset, deploy, manualSeed, models, nn, onnx, optim, train, io, type Tensor } from '../src/index.js';
+import { FOLDED, stateEntries, type Arch } from './arch.js';
 import { createProgress } from './progress.js';
 import { trainReportHtml, type MetricLine } from './train-report.js';
 import { runFolder } from './util.js';
@@ -33,6 +34,8 @@ export interface TrainFlags {
   seed: number;
   /** Data-parallel worker threads with SyncBatchNorm (global batch = batch); 1 (default) trains in this thread. */
   workers?: number;
+  /** At the end, write the model as ONNX (model.onnx) and BN-folded (folded.safetensors) into the run folder. */
+  export?: boolean;
   out?: string;
   json?: boolean;
 }
@@ -41,7 +44,7 @@ export interface TrainFlags {
  * The flags that describe a run (what summary.json and checkpoints record): all but where and how to print,
  * every one present, in help order, unset ones as null.
  */
-export type TrainConfig = { [K in keyof Omit<TrainFlags, 'resume' | 'out' | 'json' | 'workers'>]-?: undefined extends TrainFlags[K] ? Exclude<TrainFlags[K], undefined> | null : TrainFlags[K] };
+export type TrainConfig = { [K in keyof Omit<TrainFlags, 'resume' | 'out' | 'json' | 'workers' | 'export'>]-?: undefined extends TrainFlags[K] ? Exclude<TrainFlags[K], undefined> | null : TrainFlags[K] };
 
 const CONFIG_KEYS = ['model', 'activation', 'depth', 'width', 'bn', 'initStd', 'optimizer', 'lr', 'momentum', 'weightDecay', 'clipValue', 'clipNorm', 'globalClipNorm', 'batch', 'steps', 'evalEvery', 'checkpointEvery', 'seed'] as const satisfies readonly (keyof TrainConfig)[];
 // A flag added to TrainFlags and not to CONFIG_KEYS would be lost from summaries and checkpoints: the compiler names it here.
@@ -128,7 +131,7 @@ export async function trainCommand(f: TrainFlags, given: ReadonlySet<string> = n
   const out = resolve(f.resume ? dirname(f.resume) : f.out ?? runFolder('train'));
   const say = (s: string) => (f.json ? process.stderr : process.stdout).write(`${s}\n`);
   if ((f.workers ?? 1) > 1) {
-    if (resumeBytes || config.checkpointEvery) throw new Error('--workers: --resume and --checkpoint-every need --workers 1 (data-parallel runs write no checkpoints yet)');
+    if (resumeBytes || config.checkpointEvery || f.export) throw new Error('--workers: --resume, --checkpoint-every and --export need --workers 1 (data-parallel runs write no model files yet)');
     mkdirSync(out, { recursive: true });
     const arch = config.model === 'cnn' ? 'cnn' : `mlp ${[784, ...Array(config.depth).fill(config.width), 10].join('-')} ${config.activation}`;
     return (await import('./train-workers.js')).trainWorkers(config, f.workers!, { out, say, title: `${arch}${config.bn ? ' with BN' : ''}, ${config.optimizer} lr ${config.lr}, batch ${config.batch}, ${config.steps} steps` });
@@ -204,10 +207,27 @@ export async function trainCommand(f: TrainFlags, given: ReadonlySet<string> = n
     resumedFrom: resumeBytes ? { checkpoint: resolve(f.resume!), step: startStep } : null,
     config, segments,
   };
+  if (f.export) Object.assign(summary, { exported: await exportModel(model, config, out) });
   await io.writeFileAtomic(summaryPath, JSON.stringify(summary, null, 2) + '\n');
   await io.writeFileAtomic(summary.report, await trainReportHtml({ title, config, metrics: [...previous, ...lines], final: { steps: trainer.step, testAccuracy: last.accuracy, testLoss: last.loss }, segments }));
   say(`test accuracy ${(100 * last.accuracy).toFixed(2)}% after ${trainer.step} steps (${seconds.toFixed(1)} s, ${stepsPerSecond.toFixed(0)} steps/s); run folder ${out}`);
   return summary;
+}
+
+/**
+ * `--export`: the trained model in eval mode as ONNX (BatchNormalization nodes as trained; dynamic batch axis)
+ * and BN-folded as a safetensors file that `normlab export` and `fold`'s readers take (same metadata as `fold`).
+ */
+async function exportModel(model: nn.Module, config: TrainConfig, out: string): Promise<Record<string, unknown>> {
+  model.eval();
+  const onnxPath = join(out, 'model.onnx'), foldedPath = join(out, 'folded.safetensors');
+  const bytes = onnx.exportOnnx(model, { inputShape: [1, 784] });
+  await io.writeFileAtomic(onnxPath, bytes);
+  const { model: folded, folded: pairs, kept } = deploy.foldBatchNorm(model);
+  const arch: Arch = { model: config.model, activation: config.activation, depth: config.depth, width: config.width, bn: config.bn, dtype: 'float32' };
+  const meta = { format: FOLDED, arch: JSON.stringify(arch), folded: JSON.stringify(pairs), kept: JSON.stringify(kept) };
+  await io.writeFileAtomic(foldedPath, io.encodeSafetensors(stateEntries(folded), meta));
+  return { onnx: onnxPath, onnxBytes: bytes.length, folded: foldedPath, foldedPairs: pairs.length, kept: kept.length };
 }
 
 /** Whether the bytes parse as a safetensors header (a file that does not is reported by the restore). */

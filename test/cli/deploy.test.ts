@@ -99,4 +99,25 @@ describe('normlab fold / recompute-stats', () => {
     const bad = await normlab(['fold', ckpt, '--model', 'cnn']);
     expect(bad.stderr).toMatch(/architecture differs from the flags: --model cnn \(the checkpoint has mlp\)/);
   }, 120_000);
+
+  it('train --export writes model.onnx (onnxruntime gives the trained model\'s outputs) and the folded model', async () => {
+    const out = join(work, 'exported');
+    const r = await normlab(['train', '--steps', '30', '--eval-every', '30', '--export', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = summaryOf(r);
+    expect(s.exported.foldedPairs).toBe(3);
+    // The folded file is what `normlab export` reads; onnxruntime runs the ONNX file: both give the same logits.
+    const folded = await normlab(['export', s.exported.folded, '--onnx', join(work, 'folded.onnx'), '--json']);
+    expect(folded.code, folded.stderr).toBe(0);
+    const ort = await import('onnxruntime-node');
+    const x = Float32Array.from({ length: 4 * 784 }, (_, i) => ((i * 7919) % 256) / 255);
+    const run = async (file: string) => {
+      const session = await ort.InferenceSession.create(await readFile(file));
+      const res = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, [4, 784]) });
+      return Array.from(res[session.outputNames[0]].data as Float32Array);
+    };
+    const a = await run(s.exported.onnx), b = await run(join(work, 'folded.onnx'));
+    expect(a.length).toBe(40);
+    a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThan(1e-4 * (1 + Math.abs(v))));
+  }, 180_000);
 });
