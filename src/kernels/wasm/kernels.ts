@@ -90,12 +90,19 @@ const f32 = (a: FloatArray | null): boolean => a === null || a instanceof Float3
 
 /**
  * Sizes below which a kernel runs on the calling thread alone: a parallel call costs a few microseconds of
- * dispatch (workers spinning) and splits the data between two cores' caches. `elements` counts a kernel's
- * elements (elementwise, optimizer updates, pooling, normalizations), `matmul` its multiply-adds M·N·K.
- * Chosen from the bench's crossover table (bench/thresholds.ts: each kernel with 1 and 2 threads at
- * sizes around the threshold, the threshold forced to 0). Mutable only for that measurement.
+ * dispatch (workers spinning) and splits the data between two cores' caches. Chosen from the bench's crossover
+ * table (bench/thresholds.ts: kernels with 1 and 2 threads at sizes around the thresholds, the thresholds forced
+ * to 0; 2-core EPYC, Node 20):
+ * - `elements` — kernels with arithmetic per element (unary functions and their backward, normalizations,
+ *   pooling, Adam): a sigmoid gains ≥ 10% from 8 Ki elements and 2× from 32 Ki; 64 Ki keeps the small
+ *   normalizations (unmeasured) on one thread.
+ * - `streaming` — kernels that only stream memory (binary ops, scalar ops, SGD): both cores share one memory
+ *   bus and the data fits each core's cache, so an add gains nothing below 512 Ki elements (≈ 1.0 from 8 Ki to
+ *   256 Ki, 1.13 at 512 Ki); splitting them earlier only burns a second core.
+ * - `matmul` — multiply-adds M·N·K: a 48³ product (110 Ki) is 0.73× split, 64³ (256 Ki) 1.03–1.12×, 96³ 1.3–1.5×.
+ * Mutable only for that measurement.
  */
-export const parallelThresholds = { elements: 1 << 16, matmul: 1 << 17 };
+export const parallelThresholds = { elements: 1 << 16, streaming: 1 << 19, matmul: 1 << 18 };
 
 /** Images per block of the convolution's weight-gradient partial sums (a fixed partition of that reduction). */
 const CONV_BLOCK = 4;
@@ -166,7 +173,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       if (R * C === 0) return;
       st.run(() => {
         const pa = p32(a, modeSize(ma, R, C)), pb = p32(b, modeSize(mb, R, C)), po = p32(out, R * C, OUT);
-        ranges('binary_2d', R, Math.ceil(parallelThresholds.elements / C), 1, (r0, r1) => [BINARY[op], pa + rowOffset(ma, r0, C), ma, pb + rowOffset(mb, r0, C), mb, po + 4 * r0 * C, r1 - r0, C]);
+        ranges('binary_2d', R, Math.ceil(parallelThresholds.streaming / C), 1, (r0, r1) => [BINARY[op], pa + rowOffset(ma, r0, C), ma, pb + rowOffset(mb, r0, C), mb, po + 4 * r0 * C, r1 - r0, C]);
       });
     },
 
@@ -177,7 +184,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       const exact = Math.fround(s) === s || Number.isNaN(s);
       st.run(() => {
         const pa = p32(a, n), po = p32(out, n, OUT);
-        ranges(exact && op !== 'pow' ? 'binary_scalar' : 'binary_scalar_f64', n, parallelThresholds.elements, 4, (r0, r1) => [BINARY[op], pa + 4 * r0, s, po + 4 * r0, r1 - r0, +scalarFirst]);
+        ranges(exact && op !== 'pow' ? 'binary_scalar' : 'binary_scalar_f64', n, parallelThresholds.streaming, 4, (r0, r1) => [BINARY[op], pa + 4 * r0, s, po + 4 * r0, r1 - r0, +scalarFirst]);
       });
     },
 
@@ -345,7 +352,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       const n = param.length;
       st.run(() => {
         const pp = p32(param, n, INOUT), pg = p32(grad, n), pb = h.momentum !== 0 ? p32(buf!, n, INOUT) : 0;
-        ranges('sgd_update', n, parallelThresholds.elements, 4, (r0, r1) => [pp + 4 * r0, pg + 4 * r0, pb && pb + 4 * r0, r1 - r0,
+        ranges('sgd_update', n, parallelThresholds.streaming, 4, (r0, r1) => [pp + 4 * r0, pg + 4 * r0, pb && pb + 4 * r0, r1 - r0,
           h.lr, h.momentum, 1 - h.dampening, h.weightDecay, +h.nesterov, +h.initBuf, h.clipValue, h.gradScale]);
       });
     },
