@@ -17,16 +17,21 @@ function int(name: string) {
   };
 }
 
-export function addDeployCommands(program: Command, finish: (summary: Record<string, unknown>, json: boolean | undefined) => void): void {
-  program.command('fold')
-    .description('Fold each BatchNorm into the Linear/Conv2d before it; write the folded state dict (safetensors) and check its outputs')
-    .argument('<file>', 'a train checkpoint (architecture from its flags) or a safetensors state dict (architecture from the flags below)')
+/** The flags that say which network a plain state dict holds (as `train` builds it); fold and export take them. */
+export function withArchOptions(cmd: Command): Command {
+  return cmd
     .addOption(new Option('--model <kind>', 'network of a state dict (default mlp)').choices(['mlp', 'cnn']))
     .addOption(new Option('--activation <fn>', 'hidden activation of an mlp (default sigmoid)').choices(['sigmoid', 'relu', 'tanh']))
     .option('--depth <n>', 'hidden layers of an mlp (default 3)', int('--depth'))
     .option('--width <n>', 'units per hidden layer of an mlp (default 100)', int('--width'))
     .option('--bn', 'the model has batch normalization (default)')
-    .option('--no-bn', 'the model has no normalization')
+    .option('--no-bn', 'the model has no normalization');
+}
+
+export function addDeployCommands(program: Command, finish: (summary: Record<string, unknown>, json: boolean | undefined) => void): void {
+  withArchOptions(program.command('fold'))
+    .description('Fold each BatchNorm into the Linear/Conv2d before it; write the folded state dict (safetensors) and check its outputs')
+    .argument('<file>', 'a train checkpoint (architecture from its flags) or a safetensors state dict (architecture from the flags below)')
     .option('--out <file>', 'folded state dict (default <file>-folded.safetensors)')
     .option('--json', 'print one JSON summary object as the last stdout line')
     .action(async (file: string, opts) => finish(await foldCommand(file, opts), opts.json));

@@ -8,7 +8,7 @@ import { paperDefaults, paperFull } from '../experiments/paper-config.js';
 import { version } from '../src/version.js'; // the library's `version` (src/index.ts), without loading the library
 import type { PaperFlags } from './paper.js';
 import type { TrainFlags } from './train.js';
-import { addDeployCommands } from './deploy-commands.js';
+import { addDeployCommands, withArchOptions } from './deploy-commands.js';
 
 // The commands (and the library, data and chart renderer behind them) load only when one runs, so that
 // --help and usage errors answer at once.
@@ -122,17 +122,11 @@ export function buildProgram(): Command {
 
   addDeployCommands(program, finish); // fold, recompute-stats (cli/deploy-commands.ts)
 
-  program.command('export')
+  withArchOptions(program.command('export'))
     .description('Export a model as an ONNX file (inference graph, dynamic batch axis); the file is read back and checked on test digits')
     .argument('<file>', 'a train checkpoint, a safetensors state dict (architecture from the flags below) or a folded state dict from fold')
     .requiredOption('--onnx <out>', 'the ONNX file to write')
     .option('--opset <n>', 'ONNX opset, 13–21 (default 17; 21 for GroupNorm)', int('--opset', 13))
-    .addOption(new Option('--model <kind>', 'network of a state dict (default mlp)').choices(['mlp', 'cnn']))
-    .addOption(new Option('--activation <fn>', 'hidden activation of an mlp (default sigmoid)').choices(['sigmoid', 'relu', 'tanh']))
-    .option('--depth <n>', 'hidden layers of an mlp (default 3)', int('--depth'))
-    .option('--width <n>', 'units per hidden layer of an mlp (default 100)', int('--width'))
-    .option('--bn', 'the model has batch normalization (default)')
-    .option('--no-bn', 'the model has no normalization')
     .option('--json', 'print one JSON summary object as the last stdout line')
     .action(async (file: string, opts) => finish(await (await import('./export.js')).exportCommand(file, opts), opts.json));
 

@@ -5,6 +5,7 @@
  * losses, optimizers and evaluation are the library's.
  */
 import { data as dataset, nn, optim, train, Rng, manualSeed } from '../src/index.js';
+import { initLinears } from '../src/models/mlp.js';
 
 /** The three outcomes of a claim's experiment. */
 export type Verdict = 'reproduced' | 'not reproduced' | 'inconclusive';
@@ -166,15 +167,7 @@ export function normMlp({ inputs = 784, hidden, classes = 10, activation, norm, 
   const head = new nn.Linear(d, classes);
   linears.push(head);
   layers.push(head);
-  for (const fc of linears) {
-    if (initStd !== undefined) nn.init.normal(fc.weight, initStd, 0, rng);
-    else nn.init.kaimingUniform(fc.weight, { a: Math.sqrt(5), rng });
-  }
-  for (const fc of linears) {
-    if (!fc.bias) continue;
-    if (initStd !== undefined) nn.init.zeros(fc.bias);
-    else { const b = 1 / Math.sqrt(fc.inFeatures); nn.init.uniform(fc.bias, -b, b, rng); }
-  }
+  initLinears(linears, initStd, rng);
   manualSeed(seed); // dropout masks come from the global generator
   return new nn.Sequential(...layers);
 }

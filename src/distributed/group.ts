@@ -65,8 +65,19 @@ export const CONTROL = { ABORT, TICK, PER_RANK, DONE } as const;
 const KINDS = ['allReduce', 'broadcast', 'allGather', 'barrier'] as const;
 type Kind = (typeof KINDS)[number];
 
+/**
+ * Version of the shared-memory layout (control words and data slots) that launch allocates and the ranks read.
+ * Bump it whenever the layout or the protocol over it changes: the thread calling launch and the ranks may run
+ * different builds of the library (a rank imports normlab afresh from disk at every launch, while the launching
+ * thread keeps the build it loaded at start: rebuilding dist/ during a long run gives the ranks the new one; a
+ * rank module may also import another copy). Version 1, before this tag, had one set of slots.
+ */
+export const GROUP_LAYOUT = 2;
+
 /** What launch hands a rank (through workerData): the shared memory and the settings of its group. */
 export interface SharedGroupInit {
+  /** GROUP_LAYOUT of the library that allocated the memory (missing: launched by a build from before the tag). */
+  readonly layout: number;
   readonly rank: number;
   readonly size: number;
   readonly control: SharedArrayBuffer;
@@ -76,9 +87,35 @@ export interface SharedGroupInit {
   readonly timeoutMs: number;
 }
 
-/** Control buffer and data slots for a group of `size` ranks. */
-export function sharedGroupMemory(size: number, slotElements: number): { control: SharedArrayBuffer; data: SharedArrayBuffer } {
-  return { control: new SharedArrayBuffer((2 + PER_RANK * size) * 4), data: new SharedArrayBuffer(2 * size * slotElements * 8) };
+/** Bytes of the control words and of the data slots of a group of `size` ranks (this build's layout). */
+export function sharedGroupBytes(size: number, slotElements: number): { control: number; data: number } {
+  return { control: (2 + PER_RANK * size) * 4, data: 2 * size * slotElements * 8 };
+}
+
+/** Control buffer and data slots for a group of `size` ranks, with the layout version the ranks check. */
+export function sharedGroupMemory(size: number, slotElements: number): { layout: number; control: SharedArrayBuffer; data: SharedArrayBuffer } {
+  const bytes = sharedGroupBytes(size, slotElements);
+  return { layout: GROUP_LAYOUT, control: new SharedArrayBuffer(bytes.control), data: new SharedArrayBuffer(bytes.data) };
+}
+
+/**
+ * Check that `init` (made by the launching thread's build of the library) fits this build's layout: the same
+ * layout version and buffers as large as this build needs. Throws an error saying what differs and why.
+ */
+function checkInit(init: SharedGroupInit): void {
+  const { layout, rank, size, control, data, slotElements } = init;
+  const from = 'the thread that called distributed.launch';
+  const why = 'The ranks run a different build of normlab than that thread: it loaded the library when it started, each rank loads it from disk at launch (was dist/ rebuilt while the program ran? restart it), or the rank module imports another copy or version of normlab (import the same one).';
+  if (layout !== GROUP_LAYOUT)
+    throw new Error(`launch: this rank's normlab uses shared-memory layout ${GROUP_LAYOUT} but ${from} passed ${layout === undefined ? 'an older, untagged layout' : `layout ${String(layout)}`}. ${why}`);
+  if (!Number.isInteger(size) || size < 1 || !Number.isInteger(rank) || rank < 0 || rank >= size || !Number.isInteger(slotElements) || slotElements < 1)
+    throw new Error(`launch: invalid group settings from ${from}: rank ${rank}, size ${size}, slotElements ${slotElements}`);
+  const need = sharedGroupBytes(size, slotElements);
+  for (const [name, buf, bytes] of [['control', control, need.control], ['data', data, need.data]] as const) {
+    const got = buf instanceof SharedArrayBuffer ? buf.byteLength : -1;
+    if (got < bytes)
+      throw new Error(`launch: the shared ${name} memory from ${from} is ${got < 0 ? 'not a SharedArrayBuffer' : `${got} bytes`} but this rank needs ${bytes} (${size} ranks, slotElements ${slotElements}). ${why}`);
+  }
 }
 
 /** Mark rank `rank` finished (failed: ask every other rank to stop), and wake the waiters. Used by launch. */
@@ -110,7 +147,9 @@ export class SharedMemoryGroup implements ProcessGroup {
   private readonly slotElements: number;
   private seq = 0;
 
-  constructor({ rank, size, control, data, slotElements, timeoutMs }: SharedGroupInit) {
+  constructor(init: SharedGroupInit) {
+    checkInit(init);
+    const { rank, size, control, data, slotElements, timeoutMs } = init;
     this.rank = rank;
     this.size = size;
     this.timeoutMs = timeoutMs;

@@ -2,7 +2,10 @@
  * launch: start `worldSize` ranks as worker threads of this process, each running a module's `main`.
  */
 import { coreCount } from '../kernels/wasm/index.js';
-import { CONTROL, WORKER_DATA_KEY, markRankDone, sharedGroupMemory, type SharedGroupInit } from './group.js';
+import { CONTROL, WORKER_DATA_KEY, markRankDone, sharedGroupBytes, sharedGroupMemory, type SharedGroupInit } from './group.js';
+
+/** Launches started by this thread (named in resource errors). */
+let launches = 0;
 
 export interface LaunchOptions {
   /** A collective that waits longer than this (milliseconds) is an error naming the ranks that did not arrive. Default 5 minutes. */
@@ -110,7 +113,15 @@ export async function launch<R = unknown, A = unknown>(worldSize: number, module
   else if (typeof moduleUrl === 'string' && /^(file|data):/.test(moduleUrl)) url = moduleUrl;
   else if (typeof moduleUrl === 'string' && moduleUrl) url = node.url.pathToFileURL(node.path.resolve(moduleUrl)).href;
   else throw new Error(`launch: moduleUrl must be a URL or a path, got ${String(moduleUrl)}`);
-  const { control, data } = sharedGroupMemory(worldSize, slotElements);
+  const nth = ++launches;
+  let memory: ReturnType<typeof sharedGroupMemory>;
+  try {
+    memory = sharedGroupMemory(worldSize, slotElements);
+  } catch (e) {
+    const b = sharedGroupBytes(worldSize, slotElements);
+    throw new Error(`launch: could not allocate the group's shared memory (launch ${nth} of this thread): ${b.data} bytes of data slots (2 sets × ${worldSize} ranks × slotElements ${slotElements} × 8) and ${b.control} of control words: ${(e as Error).message}`, { cause: e });
+  }
+  const { layout, control, data } = memory;
   const env = { ...(globalThis as { process?: { env?: Record<string, string> } }).process?.env, NORMLAB_NUM_THREADS: String(threadsPerRank) };
   const source = workerSource();
   const workers: NodeWorker[] = [];
@@ -130,12 +141,12 @@ export async function launch<R = unknown, A = unknown>(worldSize: number, module
         reject(new RankError(rank, e));
       };
       for (let rank = 0; rank < worldSize; rank++) {
-        const init: SharedGroupInit & { moduleUrl: string; args: unknown } = { rank, size: worldSize, control, data, slotElements, timeoutMs, moduleUrl: url, args };
+        const init: SharedGroupInit & { moduleUrl: string; args: unknown } = { layout, rank, size: worldSize, control, data, slotElements, timeoutMs, moduleUrl: url, args };
         let w: NodeWorker;
         try {
           w = new node.wt.Worker(source, { eval: true, workerData: { [WORKER_DATA_KEY]: init }, env });
         } catch (e) {
-          fail(rank, e as Error);
+          fail(rank, new Error(`could not start the rank's worker thread (launch ${nth} of this thread, ${rank} of ${worldSize} ranks started): ${(e as Error).message}`, { cause: e }));
           return;
         }
         workers.push(w);
@@ -151,7 +162,9 @@ export async function launch<R = unknown, A = unknown>(worldSize: number, module
             fail(rank, err);
           }
         });
-        w.on('error', (e) => fail(rank, e));
+        // A worker thread that dies of a resource limit (its heap, or thread or memory creation) names the launch.
+        w.on('error', (e) => fail(rank, /^ERR_WORKER_(OUT_OF_MEMORY|INIT_FAILED)$/.test((e as Error & { code?: string }).code ?? '')
+          ? new Error(`the rank's worker thread failed (launch ${nth} of this thread): ${e.message}`, { cause: e }) : e));
         w.on('exit', (code) => { if (!reported) fail(rank, new Error(`the worker thread exited (code ${code}) before main() returned`)); });
       }
     });

@@ -63,6 +63,16 @@ export function mlp(options: MlpOptions = {}): nn.Sequential {
   const head = new nn.Linear(d, classes, { dtype });
   linears.push(head);
   layers.push(head);
+  initLinears(linears, initStd, rng);
+  return new nn.Sequential(...layers);
+}
+
+/**
+ * The MLP's initialization, shared by everything that builds one: every weight first, then every bias, from
+ * `rng` — N(0, initStd²) weights and zero biases when `initStd` is given, else PyTorch's Linear default
+ * (Kaiming-uniform with a = √5, biases U(±1/√fanIn)).
+ */
+export function initLinears(linears: readonly nn.Linear[], initStd: number | undefined, rng: Rng): void {
   for (const fc of linears) {
     if (initStd !== undefined) nn.init.normal(fc.weight, initStd, 0, rng);
     else nn.init.kaimingUniform(fc.weight, { a: Math.sqrt(5), rng });
@@ -72,5 +82,4 @@ export function mlp(options: MlpOptions = {}): nn.Sequential {
     if (initStd !== undefined) nn.init.zeros(fc.bias);
     else { const b = 1 / Math.sqrt(fc.inFeatures); nn.init.uniform(fc.bias, -b, b, rng); }
   }
-  return new nn.Sequential(...layers);
 }

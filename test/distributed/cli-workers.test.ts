@@ -45,6 +45,6 @@ describe('normlab train --workers', () => {
   it('refuses --checkpoint-every with workers', async () => {
     const err = await run(process.execPath, [CLI, 'train', '--workers', '2', '--steps', '5', '--checkpoint-every', '5', '--out', join(work, 'w3')], { cwd: work }).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(1);
-    expect((err as { stderr: string }).stderr).toMatch(/--workers: --resume and --checkpoint-every need --workers 1/);
+    expect((err as { stderr: string }).stderr).toMatch(/--workers: --resume, --checkpoint-every and --export need --workers 1/);
   }, 60_000);
 });

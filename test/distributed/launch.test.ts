@@ -74,6 +74,28 @@ describe('distributed.launch and the collectives', () => {
     expect(res).toEqual([{ threads: 1, env: '1' }, { threads: 1, env: '1' }]);
   });
 
+  it('a rank of another build than the launching thread (other shared-memory layout) says so, not "Invalid typed array length"', async () => {
+    // The claims run's failure: the thread calling launch had loaded a build whose data memory held one set of
+    // slots (size · slotElements float64); dist/ was rebuilt during the run, and the ranks (which load the
+    // library at each launch) made views for two sets over it.
+    const S = 1 << 17;
+    const old = { rank: 1, size: 2, control: new SharedArrayBuffer((2 + 6 * 2) * 4), data: new SharedArrayBuffer(2 * S * 8), slotElements: S, timeoutMs: 1000 };
+    expect(() => new distributed.SharedMemoryGroup(old as never)).toThrow(/this rank's normlab uses shared-memory layout 2 but the thread that called distributed\.launch passed an older, untagged layout\. The ranks run a different build of normlab/);
+    // tagged, but buffers too small for this build's layout: the sizes are named
+    expect(() => new distributed.SharedMemoryGroup({ ...old, layout: 2 } as never)).toThrow(/the shared data memory from the thread that called distributed\.launch is 2097152 bytes but this rank needs 4194304 \(2 ranks, slotElements 131072\)/);
+    expect(() => new distributed.SharedMemoryGroup({ ...old, layout: 3, data: new SharedArrayBuffer(4 * S * 8) } as never)).toThrow(/layout 2 but .* passed layout 3\./);
+    // through launch: the rank's error, with its rank
+    const err = await distributed.launch(2, RUN, { rank: './behaviour.ts', mode: 'old-launcher' }).catch((e: unknown) => e) as distributed.RankError;
+    expect(err).toBeInstanceOf(distributed.RankError);
+    expect(err.message).toMatch(/^rank [01]: launch: this rank's normlab uses shared-memory layout 2 but .* passed an older, untagged layout\./);
+  });
+
+  it('a shared-memory allocation that fails names the launch and the bytes', async () => {
+    // 2 sets × 2 ranks × 2^51 float64 = 2^56 bytes: beyond the longest ArrayBuffer (2^53 − 1), on any machine
+    await expect(distributed.launch(2, RUN, { rank: './behaviour.ts', mode: 'threads' }, { slotElements: 2 ** 51 })).rejects
+      .toThrow(/^launch: could not allocate the group's shared memory \(launch \d+ of this thread\): 72057594037927940 bytes of data slots \(2 sets × 2 ranks × slotElements 2251799813685248 × 8\) and 56 of control words: /);
+  });
+
   it('refuses bad arguments before starting anything', async () => {
     await expect(distributed.launch(0, RUN)).rejects.toThrow(/worldSize must be an integer in \[1, 256\], got 0/);
     await expect(distributed.launch(2, RUN, { rank: './behaviour.ts' }, { timeoutMs: 0 })).rejects.toThrow(/timeoutMs must be > 0/);

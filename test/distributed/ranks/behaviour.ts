@@ -52,6 +52,16 @@ export async function main({ rank, worldSize, args }: RankContext<BehaviourArgs>
     }
     case 'unclonable':
       return () => 1;
+    case 'old-launcher': {
+      // What a launching thread of an older build passes (before the layout tag: one set of slots, half the
+      // data memory), seen by this build before its group is made: its first collective must say so.
+      const wt = process.getBuiltinModule('node:worker_threads') as { workerData: Record<string, Record<string, unknown>> };
+      const d = wt.workerData.__normlabDistributed;
+      delete d.layout;
+      d.data = new SharedArrayBuffer((d.size as number) * (d.slotElements as number) * 8);
+      distributed.barrier();
+      return rank;
+    }
     default:
       throw new Error(`unknown mode ${args.mode}`);
   }
