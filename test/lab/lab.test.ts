@@ -246,7 +246,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('normlab lab: the page
     for (const id of ['chart-acc', 'chart-loss', 'chart-bands-bn', 'chart-bands-plain', 'chart-grads', 'hist-bn', 'hist-plain'])
       expect(await page.getByTestId(id).locator('canvas').count(), id).toBeGreaterThan(0);
     expect(await page.getByTestId('samples').locator('canvas').count()).toBe(10);
-    await page.screenshot({ path: join(ROOT, 'docs', 'lab.png'), fullPage: false });
+    // The screenshot goes to runs/ (ignored by git); NORMLAB_UPDATE_SCREENSHOTS=1 refreshes the README's docs/lab.png.
+    const shot = process.env.NORMLAB_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'lab.png') : join(ROOT, 'runs', 'lab-test.png');
+    await page.screenshot({ path: shot, fullPage: false });
     console.log(`lab in Chromium after ${still.bn.step} / ${still.plain.step} steps: ${still.bn.text} | ${still.plain.text}`);
     (globalThis as { labSpeed?: unknown }).labSpeed = { bn: still.bn.perSecond, plain: still.plain.perSecond, steps: [still.bn.step, still.plain.step] };
 
