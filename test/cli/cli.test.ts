@@ -4,35 +4,21 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ensureBuilt, ROOT } from './dist.js';
+import { CLI, ensureBuilt, lastJson, ROOT, runCli, type CliRun } from './dist.js';
 
 /*
  * The built command line (`node dist/cli/main.js`), run as a user runs it: exit codes, usage messages,
  * --json summaries, run folders, checkpoints and exact resume, the paper report. Small step counts.
  */
 
-interface Run { code: number | null; stdout: string; stderr: string; ms: number }
+type Run = CliRun;
 
 let work: string;
 
-function normlab(args: string[], { cwd = work, timeoutMs = 60_000, env = {} as Record<string, string | undefined> } = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`normlab ${args.join(' ')}: timed out`)); }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolvePromise({ code, stdout, stderr, ms: performance.now() - t0 }); });
-  });
-}
+const normlab = (args: string[], { cwd = work, timeoutMs = 60_000, env = {} as Record<string, string | undefined> } = {}): Promise<Run> => runCli(args, { cwd, timeoutMs, env });
 
 /** The last stdout line, parsed (the --json contract). */
-function summaryOf(r: Run): Record<string, unknown> {
-  const lines = r.stdout.trimEnd().split('\n');
-  return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
-}
+const summaryOf = (r: Run): Record<string, unknown> => lastJson(r);
 
 async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
   const text = await readFile(path, 'utf8');

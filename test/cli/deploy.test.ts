@@ -1,30 +1,20 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy, io, manualSeed, models, noGrad, randn, tensor } from '../../src/index.js';
 import { expectClose } from '../helpers/close.js';
-import { CLI, ensureBuilt } from './dist.js';
+import { ensureBuilt, lastJson, runCli, type CliRun } from './dist.js';
 
 /* `normlab fold` and `normlab recompute-stats` (issue 11), run as a user runs them: files in, files out, --json. */
 
-interface Run { code: number | null; stdout: string; stderr: string }
+type Run = CliRun;
 
 let work: string;
 
-function normlab(args: string[]): Promise<Run> {
-  return new Promise((res, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`normlab ${args.join(' ')}: timed out`)); }, 90_000);
-    child.on('close', (code) => { clearTimeout(timer); res({ code, stdout, stderr }); });
-  });
-}
+const normlab = (args: string[]): Promise<Run> => runCli(args, { cwd: work, timeoutMs: 90_000 });
 
-const summaryOf = (r: Run) => JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, any>;
+const summaryOf = lastJson;
 
 /** A state dict as a safetensors file, counters as int64. */
 function stateFile(model: ReturnType<typeof models.cnn>): Uint8Array {

@@ -1,5 +1,5 @@
 /** The built package under dist/, rebuilt (tsc) when missing or older than any TypeScript source. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,3 +29,26 @@ export function ensureBuilt(): void {
     if (!outputs.every(existsSync)) throw new Error(`building dist/ failed:\n${(e as { stdout?: Buffer }).stdout?.toString() ?? e}`);
   }
 }
+
+/** What a run of the built CLI printed, its exit code and how long it took. */
+export interface CliRun { code: number | null; stdout: string; stderr: string; ms: number }
+
+/** Run the built CLI as a user would (a child process, NO_COLOR); a run past `timeoutMs` is killed and rejects. */
+export function runCli(args: string[], { cwd, timeoutMs = 60_000, env = {} }: { cwd: string; timeoutMs?: number; env?: Record<string, string | undefined> }): Promise<CliRun> {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`normlab ${args.join(' ')}: timed out`)); }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => { clearTimeout(timer); resolvePromise({ code, stdout, stderr, ms: performance.now() - t0 }); });
+  });
+}
+
+/** The last stdout line, parsed (the --json contract). */
+export function lastJson(r: CliRun): Record<string, any> {
+  return JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, any>;
+}
+

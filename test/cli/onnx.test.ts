@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,24 +5,17 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, manualSeed, models, noGrad, onnx, randn } from '../../src/index.js';
-import { CLI, ensureBuilt } from './dist.js';
+import { ensureBuilt, lastJson, runCli, type CliRun } from './dist.js';
 
 /* `normlab export --onnx` and `normlab import`, run as a user runs them (the built CLI in a child process). */
 
-interface Run { code: number | null; stdout: string; stderr: string }
+type Run = CliRun;
+
 let work: string;
 
-function normlab(args: string[]): Promise<Run> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); rej(new Error(`normlab ${args.join(' ')}: timed out`)); }, 120_000);
-    child.on('close', (code) => { clearTimeout(timer); res({ code, stdout, stderr }); });
-  });
-}
-const summaryOf = (r: Run) => JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
+const normlab = (args: string[]): Promise<Run> => runCli(args, { cwd: work, timeoutMs: 120_000 });
+
+const summaryOf = lastJson;
 
 beforeAll(async () => {
   ensureBuilt();
