@@ -2,47 +2,9 @@
 // and their backward, broadcast copies, blocked 2-D transposes, float32 ↔ float64 conversion, fill.
 // Single binary ops (+ − × ÷, sqrt, comparisons) round once, so they equal the js kernel (which computes in
 // float64 and rounds once) bit for bit; compound expressions differ by a few ulps.
+// The op codes: declared once, in src/kernels/opcodes.ts, which the TypeScript side compiles too.
+import { BinaryCode, Mode, UnaryCode } from '../src/kernels/opcodes';
 import { expf4, logf4, sigmoidf4, tanhf4 } from './math';
-
-// BinaryOp codes (src/kernels/wasm/kernels.ts keeps the same table).
-// @ts-ignore: decorator
-@inline const ADD = 0;
-// @ts-ignore: decorator
-@inline const SUB = 1;
-// @ts-ignore: decorator
-@inline const MUL = 2;
-// @ts-ignore: decorator
-@inline const DIV = 3;
-// @ts-ignore: decorator
-@inline const POW = 4;
-// @ts-ignore: decorator
-@inline const MAX = 5;
-// @ts-ignore: decorator
-@inline const MIN = 6;
-// @ts-ignore: decorator
-@inline const EQ = 7;
-
-// UnaryOp codes.
-// @ts-ignore: decorator
-@inline const NEG = 0;
-// @ts-ignore: decorator
-@inline const EXP = 1;
-// @ts-ignore: decorator
-@inline const LOG = 2;
-// @ts-ignore: decorator
-@inline const SQRT = 3;
-// @ts-ignore: decorator
-@inline const ABS = 4;
-// @ts-ignore: decorator
-@inline const SIGMOID = 5;
-// @ts-ignore: decorator
-@inline const RELU = 6;
-// @ts-ignore: decorator
-@inline const TANH = 7;
-// @ts-ignore: decorator
-@inline const SQUARE = 8;
-// @ts-ignore: decorator
-@inline const RECIPROCAL = 9;
 
 /** Splat slots (16 bytes each) for broadcast operands and vector tails; the module's own static memory. */
 const SLOTS: usize = memory.data(64, 16);
@@ -54,25 +16,25 @@ const SLOTS: usize = memory.data(64, 16);
 
 // @ts-ignore: decorator
 @inline function vbin(op: i32, x: v128, y: v128): v128 {
-  if (op == ADD) return f32x4.add(x, y);
-  if (op == SUB) return f32x4.sub(x, y);
-  if (op == MUL) return f32x4.mul(x, y);
-  if (op == DIV) return f32x4.div(x, y);
+  if (op == BinaryCode.add) return f32x4.add(x, y);
+  if (op == BinaryCode.sub) return f32x4.sub(x, y);
+  if (op == BinaryCode.mul) return f32x4.mul(x, y);
+  if (op == BinaryCode.div) return f32x4.div(x, y);
   // js: x > y || x ≠ x ? x : y (NaN from either side; the second operand on ties, so ±0 follow js).
-  if (op == MAX) return v128.bitselect(x, y, v128.or(f32x4.gt(x, y), f32x4.ne(x, x)));
-  if (op == MIN) return v128.bitselect(x, y, v128.or(f32x4.lt(x, y), f32x4.ne(x, x)));
-  return v128.and(f32x4.eq(x, y), f32x4.splat(1.0)); // EQ
+  if (op == BinaryCode.max) return v128.bitselect(x, y, v128.or(f32x4.gt(x, y), f32x4.ne(x, x)));
+  if (op == BinaryCode.min) return v128.bitselect(x, y, v128.or(f32x4.lt(x, y), f32x4.ne(x, x)));
+  return v128.and(f32x4.eq(x, y), f32x4.splat(1.0)); // BinaryCode.eq
 }
 
 // @ts-ignore: decorator
 @inline function sbin(op: i32, x: f32, y: f32): f32 {
-  if (op == ADD) return x + y;
-  if (op == SUB) return x - y;
-  if (op == MUL) return x * y;
-  if (op == DIV) return x / y;
-  if (op == POW) return <f32>Math.pow(<f64>x, <f64>y);
-  if (op == MAX) return x > y || x != x ? x : y;
-  if (op == MIN) return x < y || x != x ? x : y;
+  if (op == BinaryCode.add) return x + y;
+  if (op == BinaryCode.sub) return x - y;
+  if (op == BinaryCode.mul) return x * y;
+  if (op == BinaryCode.div) return x / y;
+  if (op == BinaryCode.pow) return <f32>Math.pow(<f64>x, <f64>y);
+  if (op == BinaryCode.max) return x > y || x != x ? x : y;
+  if (op == BinaryCode.min) return x < y || x != x ? x : y;
   return x == y ? 1 : 0;
 }
 
@@ -80,7 +42,7 @@ const SLOTS: usize = memory.data(64, 16);
 // @ts-ignore: decorator
 @inline function binLoop(op: i32, pa: usize, da: usize, pb: usize, db: usize, o: usize, n: i32): void {
   let i = 0;
-  if (op != POW) {
+  if (op != BinaryCode.pow) {
     for (; i + 4 <= n; i += 4) {
       v128.store(o, vbin(op, v128.load(pa), v128.load(pb)));
       pa += da; pb += db; o += 16;
@@ -95,35 +57,29 @@ const SLOTS: usize = memory.data(64, 16);
 
 function binaryRun(op: i32, pa: usize, da: usize, pb: usize, db: usize, o: usize, n: i32): void {
   switch (op) {
-    case ADD: binLoop(ADD, pa, da, pb, db, o, n); break;
-    case SUB: binLoop(SUB, pa, da, pb, db, o, n); break;
-    case MUL: binLoop(MUL, pa, da, pb, db, o, n); break;
-    case DIV: binLoop(DIV, pa, da, pb, db, o, n); break;
-    case POW: binLoop(POW, pa, da, pb, db, o, n); break;
-    case MAX: binLoop(MAX, pa, da, pb, db, o, n); break;
-    case MIN: binLoop(MIN, pa, da, pb, db, o, n); break;
-    default: binLoop(EQ, pa, da, pb, db, o, n);
+    case BinaryCode.add: binLoop(BinaryCode.add, pa, da, pb, db, o, n); break;
+    case BinaryCode.sub: binLoop(BinaryCode.sub, pa, da, pb, db, o, n); break;
+    case BinaryCode.mul: binLoop(BinaryCode.mul, pa, da, pb, db, o, n); break;
+    case BinaryCode.div: binLoop(BinaryCode.div, pa, da, pb, db, o, n); break;
+    case BinaryCode.pow: binLoop(BinaryCode.pow, pa, da, pb, db, o, n); break;
+    case BinaryCode.max: binLoop(BinaryCode.max, pa, da, pb, db, o, n); break;
+    case BinaryCode.min: binLoop(BinaryCode.min, pa, da, pb, db, o, n); break;
+    default: binLoop(BinaryCode.eq, pa, da, pb, db, o, n);
   }
 }
 
-// Operand modes of the 2-D form [R, C]: FULL [R, C], ROW [C] (repeated over rows), COL [R] (one value per
-// row), SCALAR [1].
-// @ts-ignore: decorator
-@inline const FULL = 0;
-// @ts-ignore: decorator
-@inline const ROW = 1;
-// @ts-ignore: decorator
-@inline const COL = 2;
+// Operand modes of the 2-D form [R, C] (Mode, src/kernels/opcodes.ts): Full [R, C], Row [C] (repeated over rows),
+// Col [R] (one value per row), Scalar [1].
 
 /** out[r, c] = a(r, c) ∘ b(r, c) over [R, C] with each operand in one of the four modes. */
 export function binary_2d(op: i32, a: usize, aMode: i32, b: usize, bMode: i32, out: usize, R: i32, C: i32): void {
   const sa = SLOTS, sb = SLOTS + 16;
   for (let r = 0; r < R; r++) {
     let pa = a, da: usize = 16, pb = b, db: usize = 16;
-    if (aMode == FULL) pa = at(a, r * C);
-    else if (aMode != ROW) { v128.store(sa, f32x4.splat(load<f32>(at(a, aMode == COL ? r : 0)))); pa = sa; da = 0; }
-    if (bMode == FULL) pb = at(b, r * C);
-    else if (bMode != ROW) { v128.store(sb, f32x4.splat(load<f32>(at(b, bMode == COL ? r : 0)))); pb = sb; db = 0; }
+    if (aMode == Mode.Full) pa = at(a, r * C);
+    else if (aMode != Mode.Row) { v128.store(sa, f32x4.splat(load<f32>(at(a, aMode == Mode.Col ? r : 0)))); pa = sa; da = 0; }
+    if (bMode == Mode.Full) pb = at(b, r * C);
+    else if (bMode != Mode.Row) { v128.store(sb, f32x4.splat(load<f32>(at(b, bMode == Mode.Col ? r : 0)))); pb = sb; db = 0; }
     binaryRun(op, pa, da, pb, db, at(out, r * C), C);
   }
 }
@@ -142,13 +98,13 @@ export function binary_scalar_f64(op: i32, a: usize, s: f64, out: usize, n: i32,
     const x = scalarFirst ? s : v, y = scalarFirst ? v : s;
     let r: f64;
     switch (op) {
-      case ADD: r = x + y; break;
-      case SUB: r = x - y; break;
-      case MUL: r = x * y; break;
-      case DIV: r = x / y; break;
-      case POW: r = Math.pow(x, y); break;
-      case MAX: r = x > y || x != x ? x : y; break;
-      case MIN: r = x < y || x != x ? x : y; break;
+      case BinaryCode.add: r = x + y; break;
+      case BinaryCode.sub: r = x - y; break;
+      case BinaryCode.mul: r = x * y; break;
+      case BinaryCode.div: r = x / y; break;
+      case BinaryCode.pow: r = Math.pow(x, y); break;
+      case BinaryCode.max: r = x > y || x != x ? x : y; break;
+      case BinaryCode.min: r = x < y || x != x ? x : y; break;
       default: r = x == y ? 1 : 0;
     }
     store<f32>(at(out, i), <f32>r);
@@ -157,17 +113,17 @@ export function binary_scalar_f64(op: i32, a: usize, s: f64, out: usize, n: i32,
 
 // @ts-ignore: decorator
 @inline function vun(op: i32, x: v128): v128 {
-  if (op == NEG) return f32x4.neg(x);
-  if (op == EXP) return expf4(x);
-  if (op == LOG) return logf4(x);
-  if (op == SQRT) return f32x4.sqrt(x);
-  if (op == ABS) return f32x4.abs(x);
-  if (op == SIGMOID) return sigmoidf4(x);
+  if (op == UnaryCode.neg) return f32x4.neg(x);
+  if (op == UnaryCode.exp) return expf4(x);
+  if (op == UnaryCode.log) return logf4(x);
+  if (op == UnaryCode.sqrt) return f32x4.sqrt(x);
+  if (op == UnaryCode.abs) return f32x4.abs(x);
+  if (op == UnaryCode.sigmoid) return sigmoidf4(x);
   // relu: x > 0 ? x : NaN stays NaN, else +0.
-  if (op == RELU) return v128.and(x, v128.or(f32x4.gt(x, f32x4.splat(0)), f32x4.ne(x, x)));
-  if (op == TANH) return tanhf4(x);
-  if (op == SQUARE) return f32x4.mul(x, x);
-  return f32x4.div(f32x4.splat(1.0), x); // RECIPROCAL
+  if (op == UnaryCode.relu) return v128.and(x, v128.or(f32x4.gt(x, f32x4.splat(0)), f32x4.ne(x, x)));
+  if (op == UnaryCode.tanh) return tanhf4(x);
+  if (op == UnaryCode.square) return f32x4.mul(x, x);
+  return f32x4.div(f32x4.splat(1.0), x); // UnaryCode.reciprocal
 }
 
 // @ts-ignore: decorator
@@ -186,16 +142,16 @@ export function binary_scalar_f64(op: i32, a: usize, s: f64, out: usize, n: i32,
 
 export function unary(op: i32, x: usize, out: usize, n: i32): void {
   switch (op) {
-    case NEG: unLoop(NEG, x, out, n); break;
-    case EXP: unLoop(EXP, x, out, n); break;
-    case LOG: unLoop(LOG, x, out, n); break;
-    case SQRT: unLoop(SQRT, x, out, n); break;
-    case ABS: unLoop(ABS, x, out, n); break;
-    case SIGMOID: unLoop(SIGMOID, x, out, n); break;
-    case RELU: unLoop(RELU, x, out, n); break;
-    case TANH: unLoop(TANH, x, out, n); break;
-    case SQUARE: unLoop(SQUARE, x, out, n); break;
-    default: unLoop(RECIPROCAL, x, out, n);
+    case UnaryCode.neg: unLoop(UnaryCode.neg, x, out, n); break;
+    case UnaryCode.exp: unLoop(UnaryCode.exp, x, out, n); break;
+    case UnaryCode.log: unLoop(UnaryCode.log, x, out, n); break;
+    case UnaryCode.sqrt: unLoop(UnaryCode.sqrt, x, out, n); break;
+    case UnaryCode.abs: unLoop(UnaryCode.abs, x, out, n); break;
+    case UnaryCode.sigmoid: unLoop(UnaryCode.sigmoid, x, out, n); break;
+    case UnaryCode.relu: unLoop(UnaryCode.relu, x, out, n); break;
+    case UnaryCode.tanh: unLoop(UnaryCode.tanh, x, out, n); break;
+    case UnaryCode.square: unLoop(UnaryCode.square, x, out, n); break;
+    default: unLoop(UnaryCode.reciprocal, x, out, n);
   }
 }
 
@@ -203,29 +159,29 @@ export function unary(op: i32, x: usize, out: usize, n: i32): void {
 // @ts-ignore: decorator
 @inline function vunb(op: i32, x: v128, y: v128, g: v128): v128 {
   const zero = f32x4.splat(0), one = f32x4.splat(1.0);
-  if (op == NEG) return f32x4.neg(g);
-  if (op == EXP) return f32x4.mul(g, y);
-  if (op == LOG) return f32x4.div(g, x);
-  if (op == SQRT) return f32x4.div(f32x4.mul(g, f32x4.splat(0.5)), y);
-  if (op == ABS) return v128.bitselect(g, v128.and(f32x4.neg(g), f32x4.lt(x, zero)), f32x4.gt(x, zero));
-  if (op == SIGMOID) return f32x4.mul(f32x4.mul(g, y), f32x4.sub(one, y));
-  if (op == RELU) return v128.and(g, f32x4.gt(x, zero));
-  if (op == TANH) return f32x4.mul(g, f32x4.mul(f32x4.sub(one, y), f32x4.add(one, y)));
-  if (op == SQUARE) return f32x4.mul(f32x4.add(x, x), g);
-  return f32x4.mul(f32x4.mul(f32x4.neg(g), y), y); // RECIPROCAL
+  if (op == UnaryCode.neg) return f32x4.neg(g);
+  if (op == UnaryCode.exp) return f32x4.mul(g, y);
+  if (op == UnaryCode.log) return f32x4.div(g, x);
+  if (op == UnaryCode.sqrt) return f32x4.div(f32x4.mul(g, f32x4.splat(0.5)), y);
+  if (op == UnaryCode.abs) return v128.bitselect(g, v128.and(f32x4.neg(g), f32x4.lt(x, zero)), f32x4.gt(x, zero));
+  if (op == UnaryCode.sigmoid) return f32x4.mul(f32x4.mul(g, y), f32x4.sub(one, y));
+  if (op == UnaryCode.relu) return v128.and(g, f32x4.gt(x, zero));
+  if (op == UnaryCode.tanh) return f32x4.mul(g, f32x4.mul(f32x4.sub(one, y), f32x4.add(one, y)));
+  if (op == UnaryCode.square) return f32x4.mul(f32x4.add(x, x), g);
+  return f32x4.mul(f32x4.mul(f32x4.neg(g), y), y); // UnaryCode.reciprocal
 }
 
 // @ts-ignore: decorator
 @inline function sunb(op: i32, x: f64, y: f64, g: f64): f64 {
-  if (op == NEG) return -g;
-  if (op == EXP) return g * y;
-  if (op == LOG) return g / x;
-  if (op == SQRT) return g * 0.5 / y;
-  if (op == ABS) return x > 0 ? g : x < 0 ? -g : 0;
-  if (op == SIGMOID) return g * y * (1 - y);
-  if (op == RELU) return x > 0 ? g : 0;
-  if (op == TANH) return g * (1 - y * y);
-  if (op == SQUARE) return 2 * x * g;
+  if (op == UnaryCode.neg) return -g;
+  if (op == UnaryCode.exp) return g * y;
+  if (op == UnaryCode.log) return g / x;
+  if (op == UnaryCode.sqrt) return g * 0.5 / y;
+  if (op == UnaryCode.abs) return x > 0 ? g : x < 0 ? -g : 0;
+  if (op == UnaryCode.sigmoid) return g * y * (1 - y);
+  if (op == UnaryCode.relu) return x > 0 ? g : 0;
+  if (op == UnaryCode.tanh) return g * (1 - y * y);
+  if (op == UnaryCode.square) return 2 * x * g;
   return -g * y * y;
 }
 
@@ -241,26 +197,26 @@ export function unary(op: i32, x: usize, out: usize, n: i32): void {
 /** out = dy·f′(x); ops that do not read x (or y) get any valid pointer for it. */
 export function unary_backward(op: i32, x: usize, y: usize, dy: usize, out: usize, n: i32): void {
   switch (op) {
-    case NEG: unbLoop(NEG, x, y, dy, out, n); break;
-    case EXP: unbLoop(EXP, x, y, dy, out, n); break;
-    case LOG: unbLoop(LOG, x, y, dy, out, n); break;
-    case SQRT: unbLoop(SQRT, x, y, dy, out, n); break;
-    case ABS: unbLoop(ABS, x, y, dy, out, n); break;
-    case SIGMOID: unbLoop(SIGMOID, x, y, dy, out, n); break;
-    case RELU: unbLoop(RELU, x, y, dy, out, n); break;
-    case TANH: unbLoop(TANH, x, y, dy, out, n); break;
-    case SQUARE: unbLoop(SQUARE, x, y, dy, out, n); break;
-    default: unbLoop(RECIPROCAL, x, y, dy, out, n);
+    case UnaryCode.neg: unbLoop(UnaryCode.neg, x, y, dy, out, n); break;
+    case UnaryCode.exp: unbLoop(UnaryCode.exp, x, y, dy, out, n); break;
+    case UnaryCode.log: unbLoop(UnaryCode.log, x, y, dy, out, n); break;
+    case UnaryCode.sqrt: unbLoop(UnaryCode.sqrt, x, y, dy, out, n); break;
+    case UnaryCode.abs: unbLoop(UnaryCode.abs, x, y, dy, out, n); break;
+    case UnaryCode.sigmoid: unbLoop(UnaryCode.sigmoid, x, y, dy, out, n); break;
+    case UnaryCode.relu: unbLoop(UnaryCode.relu, x, y, dy, out, n); break;
+    case UnaryCode.tanh: unbLoop(UnaryCode.tanh, x, y, dy, out, n); break;
+    case UnaryCode.square: unbLoop(UnaryCode.square, x, y, dy, out, n); break;
+    default: unbLoop(UnaryCode.reciprocal, x, y, dy, out, n);
   }
 }
 
-/** out[r, c] = x(r, c) for x in mode ROW ([C] repeated), COL ([R], one value per row) or SCALAR. */
+/** out[r, c] = x(r, c) for x in mode Row ([C] repeated), Col ([R], one value per row) or Scalar. */
 export function broadcast_2d(x: usize, mode: i32, out: usize, R: i32, C: i32): void {
   for (let r = 0; r < R; r++) {
     const o = at(out, r * C);
-    if (mode == ROW) { memory.copy(o, x, <usize>C << 2); continue; }
-    if (mode == FULL) { memory.copy(o, at(x, r * C), <usize>C << 2); continue; }
-    fill_f32(o, C, load<f32>(at(x, mode == COL ? r : 0)));
+    if (mode == Mode.Row) { memory.copy(o, x, <usize>C << 2); continue; }
+    if (mode == Mode.Full) { memory.copy(o, at(x, r * C), <usize>C << 2); continue; }
+    fill_f32(o, C, load<f32>(at(x, mode == Mode.Col ? r : 0)));
   }
 }
 

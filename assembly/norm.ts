@@ -4,7 +4,7 @@
 // The arithmetic is float64 (f64x2, two elements per instruction), like the js kernel and like PyTorch's
 // double accumulation of BN statistics: x − μ is exact, sums accumulate in float64, and every output is rounded
 // to float32 once. float32 arithmetic (two roundings per multiply-add, no FMA in baseline wasm SIMD) was
-// measurably less accurate than PyTorch's float32 in test/pytorch (BN y, running_var). The price: the kernels
+// measurably less accurate than PyTorch's float32 in test/nn/*.pytorch.test.ts (BN y, running_var). The price: the kernels
 // become compute-bound (BN2d [32, 64, 56, 56]: statistics ≈ 2 ms, about 2× one memory pass; training forward
 // + backward ≈ 1.35× the copy floor instead of ≈ 1.0× in float32).
 // Runs of S contiguous elements share one statistic and one channel; S = 1 (features [N, C], LayerNorm

@@ -1,10 +1,8 @@
 // Reductions over float32: sum (accumulated in float64), max and min (NaN propagates, as in the js kernel)
 // over everything, over the last axis of [R, K], or over the middle axis of [A, R, B]; argmax; sum of squares.
 
-// @ts-ignore: decorator
-@inline const SUM = 0;
-// @ts-ignore: decorator
-@inline const MAX = 1;
+// The op codes: declared once, in src/kernels/opcodes.ts, which the TypeScript side compiles too.
+import { ReduceCode } from '../src/kernels/opcodes';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
@@ -69,15 +67,15 @@ function extremeRun(p: usize, n: i32, v: f32, isMax: bool): f32 {
 
 /** Reduce all n elements: sum in float64, or max/min. */
 export function reduce_all(op: i32, x: usize, n: i32): f64 {
-  if (op == SUM) return sumRun(x, n);
-  return <f64>extremeRun(x, n, op == MAX ? -Infinity : Infinity, op == MAX);
+  if (op == ReduceCode.sum) return sumRun(x, n);
+  return <f64>extremeRun(x, n, op == ReduceCode.max ? -Infinity : Infinity, op == ReduceCode.max);
 }
 
 /** out[r] = reduce over the last axis of x [R, K]. */
 export function reduce_last(op: i32, x: usize, R: i32, K: i32, out: usize): void {
   for (let r = 0; r < R; r++) {
     const p = at(x, r * K);
-    store<f32>(at(out, r), op == SUM ? <f32>sumRun(p, K) : extremeRun(p, K, op == MAX ? -Infinity : Infinity, op == MAX));
+    store<f32>(at(out, r), op == ReduceCode.sum ? <f32>sumRun(p, K) : extremeRun(p, K, op == ReduceCode.max ? -Infinity : Infinity, op == ReduceCode.max));
   }
 }
 
@@ -88,7 +86,7 @@ export function reduce_last(op: i32, x: usize, R: i32, K: i32, out: usize): void
 export function reduce_middle(op: i32, x: usize, A: i32, R: i32, B: i32, out: usize, scratch: usize): void {
   for (let a = 0; a < A; a++) {
     const xa = at(x, a * R * B), oa = at(out, a * B);
-    if (op == SUM) {
+    if (op == ReduceCode.sum) {
       memory.fill(scratch, 0, <usize>B << 3);
       for (let r = 0; r < R; r++) {
         const p = at(xa, r * B);
@@ -103,7 +101,7 @@ export function reduce_middle(op: i32, x: usize, A: i32, R: i32, B: i32, out: us
       for (let j = 0; j < B; j++) store<f32>(at(oa, j), <f32>load<f64>(at8(scratch, j)));
       continue;
     }
-    const isMax = op == MAX;
+    const isMax = op == ReduceCode.max;
     const init = f32x4.splat(isMax ? -Infinity : Infinity);
     let j = 0;
     for (; j + 4 <= B; j += 4) v128.store(at(oa, j), init);

@@ -2,15 +2,27 @@
  * Kernel layer types. Kernels see typed arrays and plain numbers only: no Tensor, no tape.
  * Every kernel writes into a caller-supplied output array.
  */
+import type { BinaryCode, ReduceCode, UnaryCode } from './opcodes.js';
+
 export type DType = 'float32' | 'float64';
 export type FloatArray = Float32Array | Float64Array;
 export type Shape = readonly number[];
 
-/** Elementwise binary ops; `eq` gives 1 where equal, else 0 (not differentiable). */
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'eq';
-export type UnaryOp =
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'relu' | 'tanh' | 'square' | 'reciprocal';
-export type ReduceOp = 'sum' | 'max' | 'min';
+// The op names come from their wasm codes (opcodes.ts, shared with assembly/): one list per kind of op.
+/** Elementwise binary ops: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'eq' (1 where equal, else 0; not differentiable). */
+export type BinaryOp = keyof typeof BinaryCode;
+/** Elementwise unary ops: 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'relu' | 'tanh' | 'square' | 'reciprocal'. */
+export type UnaryOp = keyof typeof UnaryCode;
+/** Reductions: 'sum' | 'max' | 'min'. */
+export type ReduceOp = keyof typeof ReduceCode;
+
+/**
+ * For the `default` of a switch over an op: `op` is `never` there when every op has its case, so an op added to
+ * opcodes.ts without a case is a type error at the switch (and, should it get through, a clear error at run time).
+ */
+export function unhandledOp(kind: string, op: never): never {
+  throw new Error(`${kind}: unknown op '${String(op)}'`);
+}
 
 // Shape arithmetic (shape.ts) and layout geometry (layout.ts) live in their own modules; re-exported here for
 // code that imports them with the types.

@@ -11,7 +11,7 @@ import { U, expectSame, expectWithin, normals, rng, setup, wasm32, wasm64 } from
  *
  * The statistics sum in float32 lanes over blocks merged in float64 (assembly/norm.ts, shiftedSums), which the
  * numerics contract allows (float32 results at least as close to PyTorch's float64 as PyTorch's own float32:
- * test/pytorch checks it). Their bound, with u = 2⁻²⁴ the float32 unit roundoff and K the shift (the group's first
+ * test/nn/*.pytorch.test.ts check it). Their bound, with u = 2⁻²⁴ the float32 unit roundoff and K the shift (the group's first
  * element): x − K rounds by ≤ u·|x − K| (exact near K), 8 terms per lane plus one lane merge add ≤ 8u·Σ|terms|,
  * the float64 merge of blocks is negligible; so Σ(x − K) is within 9u·Σ|x − K| and Σ(x − K)² within 11u·Σ(x − K)²,
  * and the variance (s2 − s1²/m)/m gains at most 2·mean|x − K|·9u·mean|x − K| ≤ 18u·mean (x − K)² from s1:

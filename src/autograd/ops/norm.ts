@@ -51,7 +51,7 @@ export const norm: OpDef<NormAttrs, Saved> = {
   forward: ([x, gamma, beta], { layout, eps, stats, wantStats, renorm }) => {
     const G = statCount(layout);
     // μ and 1/√(σ² + ε) stay float64 for float32 inputs too (PyTorch accumulates in double): rounding them
-    // to float32 costs several ulps in y and the gradients (test/pytorch/batchnorm.test.ts measures it).
+    // to float32 costs several ulps in y and the gradients (test/nn/batchnorm.pytorch.test.ts measures it).
     const mean = alloc('float64', [G], false), invstd = alloc('float64', [G], false);
     if (stats) { k().copy(stats.mean, mean.data); k().copy(stats.variance, invstd.data); }
     else k().normStats(x!.data, layout, mean.data, invstd.data);

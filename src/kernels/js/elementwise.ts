@@ -1,4 +1,4 @@
-import type { BinaryOp, FloatArray, Shape, UnaryOp } from '../types.js';
+import { unhandledOp, type BinaryOp, type FloatArray, type Shape, type UnaryOp } from '../types.js';
 import { sizeOf } from '../shape.js';
 
 /** One strided run: out[oo + i] = a[ao + i·as] ∘ b[bo + i·bs] for i < n. The switch sits outside the loop. */
@@ -13,6 +13,7 @@ function binaryRun(op: BinaryOp, a: FloatArray, ao: number, as: number, b: Float
     case 'max': for (let i = 0; i < n; i++) { const x = a[ao + i * as], y = b[bo + i * bs]; out[oo + i] = x > y || x !== x ? x : y; } return;
     case 'min': for (let i = 0; i < n; i++) { const x = a[ao + i * as], y = b[bo + i * bs]; out[oo + i] = x < y || x !== x ? x : y; } return;
     case 'eq': for (let i = 0; i < n; i++) out[oo + i] = a[ao + i * as] === b[bo + i * bs] ? 1 : 0; return;
+    default: unhandledOp('binary', op);
   }
 }
 
@@ -102,6 +103,7 @@ export function unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
     case 'tanh': for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i]); return;
     case 'square': for (let i = 0; i < n; i++) out[i] = x[i] * x[i]; return;
     case 'reciprocal': for (let i = 0; i < n; i++) out[i] = 1 / x[i]; return;
+    default: unhandledOp('unary', op);
   }
 }
 
@@ -118,6 +120,7 @@ export function unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, dy: Flo
     case 'tanh': for (let i = 0; i < n; i++) out[i] = dy[i] * (1 - y[i] * y[i]); return;
     case 'square': for (let i = 0; i < n; i++) out[i] = 2 * x[i] * dy[i]; return;
     case 'reciprocal': for (let i = 0; i < n; i++) out[i] = -dy[i] * y[i] * y[i]; return;
+    default: unhandledOp('unaryBackward', op);
   }
 }
 

@@ -1,5 +1,8 @@
-import type { FloatArray, ReduceOp, Shape } from '../types.js';
+import { unhandledOp, type FloatArray, type ReduceOp, type Shape } from '../types.js';
 import { reduceBlocks, sizeOf } from '../shape.js';
+
+/** Each reduction's starting value (what an empty reduction gives). */
+const INIT: { readonly [op in ReduceOp]: number } = { sum: 0, max: -Infinity, min: Infinity };
 
 /**
  * Reduce x of `shape` over the sorted axes `axes`. The shape is collapsed to [outer, r, inner] runs where
@@ -8,8 +11,7 @@ import { reduceBlocks, sizeOf } from '../shape.js';
 export function reduce(op: ReduceOp, x: FloatArray, shape: Shape, axes: readonly number[], out: FloatArray): void {
   // Merge adjacent axes of the same kind: the result is alternating kept/reduced blocks.
   const { dims, red: isRed } = reduceBlocks(shape, axes);
-  const init = op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
-  const acc = new Float64Array(out.length).fill(init);
+  const acc = new Float64Array(out.length).fill(INIT[op]);
   if (sizeOf(shape) === 0) { out.set(acc); return; }
   // Output strides of the merged dims (0 along reduced ones).
   const ostr = new Array<number>(dims.length).fill(0);
@@ -36,15 +38,21 @@ export function reduce(op: ReduceOp, x: FloatArray, shape: Shape, axes: readonly
 function accumulate(op: ReduceOp, acc: Float64Array, o: number, os: number, x: FloatArray, xo: number, n: number): void {
   if (os === 0) {
     let v = acc[o];
-    if (op === 'sum') for (let i = 0; i < n; i++) v += x[xo + i];
-    else if (op === 'max') for (let i = 0; i < n; i++) { const t = x[xo + i]; if (t > v || t !== t) v = t; }
-    else for (let i = 0; i < n; i++) { const t = x[xo + i]; if (t < v || t !== t) v = t; }
+    switch (op) {
+      case 'sum': for (let i = 0; i < n; i++) v += x[xo + i]; break;
+      case 'max': for (let i = 0; i < n; i++) { const t = x[xo + i]; if (t > v || t !== t) v = t; } break;
+      case 'min': for (let i = 0; i < n; i++) { const t = x[xo + i]; if (t < v || t !== t) v = t; } break;
+      default: unhandledOp('reduce', op);
+    }
     acc[o] = v;
     return;
   }
-  if (op === 'sum') for (let i = 0; i < n; i++) acc[o + i] += x[xo + i];
-  else if (op === 'max') for (let i = 0; i < n; i++) { const t = x[xo + i]; if (t > acc[o + i] || t !== t) acc[o + i] = t; }
-  else for (let i = 0; i < n; i++) { const t = x[xo + i]; if (t < acc[o + i] || t !== t) acc[o + i] = t; }
+  switch (op) {
+    case 'sum': for (let i = 0; i < n; i++) acc[o + i] += x[xo + i]; return;
+    case 'max': for (let i = 0; i < n; i++) { const t = x[xo + i]; if (t > acc[o + i] || t !== t) acc[o + i] = t; } return;
+    case 'min': for (let i = 0; i < n; i++) { const t = x[xo + i]; if (t < acc[o + i] || t !== t) acc[o + i] = t; } return;
+    default: unhandledOp('reduce', op);
+  }
 }
 
 export function argmax(x: FloatArray, R: number, C: number, out: FloatArray): void {

@@ -14,77 +14,43 @@
  *   for out-of-range class indices (js gives NaN), and for the error cases the js kernels report.
  */
 import type { AdamHyper, BinaryOp, Conv2dGeometry, FloatArray, Kernels, PoolAxis, ReduceOp, SgdHyper, UnaryOp } from '../types.js';
+import { BinaryCode, Mode, ReduceCode, UnaryCode } from '../opcodes.js';
 import { ghostSize, statCount } from '../layout.js';
 import { reduceBlocks, sizeOf } from '../shape.js';
 import { jsKernels } from '../js/index.js';
 import type { WasmMemory } from './memory.js';
 import type { WasmExports } from './module.js';
-import { Mode, mergePermutation, modeSize, plan2d } from './patterns.js';
+import type { KernelExports } from './exports.generated.js';
+import { mergePermutation, modeSize, plan2d } from './patterns.js';
 import { IN, INOUT, OUT, Stager } from './staging.js';
 import type { KernelPool } from './pool.js';
 
-/** The module's exports (assembly/index.ts) with their parameter lists. */
-interface Exports {
-  norm_stats(x: number, N: number, C: number, S: number, groups: number, V: number, mean: number, vari: number, lo: number, hi: number): void;
-  norm_apply(x: number, N: number, C: number, S: number, groups: number, V: number, mean: number, invstd: number,
-    gamma: number, beta: number, y: number, lo: number, hi: number): void;
-  norm_backward(x: number, dy: number, N: number, C: number, S: number, groups: number, V: number, mean: number,
-    invstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, scratch: number, lo: number, hi: number): void;
-  matmul_f32(a: number, b: number, c: number, M: number, K: number, N: number, transA: number, transB: number,
-    accumulate: number, work: number): void;
-  matmul_work_bytes(M: number, K: number, N: number): number;
-  matmul_f32_part(a: number, b: number, c: number, M: number, K: number, N: number, transA: number, transB: number,
-    accumulate: number, work: number, i0: number, i1: number, j0: number, j1: number): void;
-  binary_2d(op: number, a: number, aMode: number, b: number, bMode: number, out: number, R: number, C: number): void;
-  binary_scalar(op: number, a: number, s: number, out: number, n: number, scalarFirst: number): void;
-  binary_scalar_f64(op: number, a: number, s: number, out: number, n: number, scalarFirst: number): void;
-  unary(op: number, x: number, out: number, n: number): void;
-  unary_backward(op: number, x: number, y: number, dy: number, out: number, n: number): void;
-  broadcast_2d(x: number, mode: number, out: number, R: number, C: number): void;
-  fill_f32(y: number, n: number, v: number): void;
-  copy_f32(src: number, dst: number, n: number): void;
-  f32_to_f64(src: number, dst: number, n: number): void;
-  f64_to_f32(src: number, dst: number, n: number): void;
-  transpose_f32(x: number, B: number, R: number, C: number, out: number): void;
-  reduce_all(op: number, x: number, n: number): number;
-  reduce_last(op: number, x: number, R: number, K: number, out: number): void;
-  reduce_middle(op: number, x: number, A: number, R: number, B: number, out: number, scratch: number): void;
-  argmax_rows(x: number, R: number, C: number, out: number): void;
-  sum_squares(x: number, n: number): number;
-  log_softmax(x: number, R: number, C: number, out: number): void;
-  softmax_ce(logits: number, N: number, C: number, target: number, dlogits: number, scale: number): number;
-  sgd_update(param: number, grad: number, buf: number, n: number, lr: number, mu: number, keep: number, wd: number,
-    nesterov: number, initBuf: number, clip: number, scale: number): void;
-  adam_update(param: number, grad: number, m: number, v: number, vmax: number, n: number, stepSize: number,
-    bc2Sqrt: number, b1: number, b2: number, k1: number, k2: number, eps: number, l2: number, shrink: number,
-    amsgrad: number, clip: number, scale: number): void;
-  im2col_f32(x: number, Cg: number, H: number, W: number, OH: number, OW: number, kh: number, kw: number, sh: number, sw: number,
-    ph: number, pw: number, dh: number, dw: number, cols: number): void;
-  col2im_f32(cols: number, dx: number, Cg: number, H: number, W: number, OH: number, OW: number, kh: number, kw: number, sh: number,
-    sw: number, ph: number, pw: number, dh: number, dw: number): void;
-  maxpool_f32(x: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, ws: number, we: number,
-    y: number, argmax: number): void;
-  maxpool2x2_f32(x: number, planes: number, H: number, W: number, OH: number, OW: number, y: number, argmax: number): void;
-  maxpool_backward_f32(dy: number, argmax: number, planes: number, inPlane: number, outPlane: number, dx: number): void;
-  avgpool_f32(x: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, hd: number,
-    ws: number, we: number, wd: number, y: number): void;
-  conv_work_bytes(C: number, O: number, OH: number, OW: number, kh: number, kw: number, groups: number): number;
-  conv2d_images(...args: number[]): void;
-  conv2d_backward_dx_images(...args: number[]): void;
-  conv2d_backward_dw_block(...args: number[]): void;
-  avgpool_backward_f32(dy: number, planes: number, H: number, W: number, OH: number, OW: number, hs: number, he: number, hd: number,
-    ws: number, we: number, wd: number, dx: number): void;
-}
-
-// Op codes shared with assembly/elementwise.ts and assembly/reduce.ts.
-const BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6, eq: 7 };
-const UNARY: Record<UnaryOp, number> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sigmoid: 5, relu: 6, tanh: 7, square: 8, reciprocal: 9,
+/**
+ * Each op's code in the wasm ABI (../opcodes.ts, which assembly/ compiles too). The mapped types make a missing op
+ * or a wrong code a type error.
+ */
+const BINARY: { readonly [op in BinaryOp]: (typeof BinaryCode)[op] } = {
+  add: BinaryCode.add, sub: BinaryCode.sub, mul: BinaryCode.mul, div: BinaryCode.div, pow: BinaryCode.pow,
+  max: BinaryCode.max, min: BinaryCode.min, eq: BinaryCode.eq,
 };
-const REDUCE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
-/** Which of x and y each unary backward reads (the other is not staged). */
-const READS_X = new Set<UnaryOp>(['log', 'abs', 'relu', 'square']);
-const READS_Y = new Set<UnaryOp>(['exp', 'sqrt', 'sigmoid', 'tanh', 'reciprocal']);
+const UNARY: { readonly [op in UnaryOp]: (typeof UnaryCode)[op] } = {
+  neg: UnaryCode.neg, exp: UnaryCode.exp, log: UnaryCode.log, sqrt: UnaryCode.sqrt, abs: UnaryCode.abs,
+  sigmoid: UnaryCode.sigmoid, relu: UnaryCode.relu, tanh: UnaryCode.tanh, square: UnaryCode.square, reciprocal: UnaryCode.reciprocal,
+};
+const REDUCE: { readonly [op in ReduceOp]: (typeof ReduceCode)[op] } = { sum: ReduceCode.sum, max: ReduceCode.max, min: ReduceCode.min };
+/** Every op of each kind with its code (the tests iterate over these: an added op is tested on both backends). */
+export const opCodes = { binary: BINARY, unary: UNARY, reduce: REDUCE } as const;
+/**
+ * Whether `binary_scalar` (float32 arithmetic) equals the js kernel (float64, rounded once) for a scalar float32
+ * holds exactly: true for ops that round once; false sends the op to `binary_scalar_f64`.
+ */
+const SCALAR_F32: { readonly [op in BinaryOp]: boolean } = {
+  add: true, sub: true, mul: true, div: true, pow: false, max: true, min: true, eq: true,
+};
+/** Which of x and y each unary backward reads besides dy (the other is not staged). */
+const UNARY_READS: { readonly [op in UnaryOp]: 'x' | 'y' | 'neither' } = {
+  neg: 'neither', exp: 'y', log: 'x', sqrt: 'y', abs: 'x', sigmoid: 'y', relu: 'x', tanh: 'y', square: 'x', reciprocal: 'y',
+};
 
 const f32 = (a: FloatArray | null): boolean => a === null || a instanceof Float32Array;
 
@@ -108,7 +74,8 @@ export const parallelThresholds = { elements: 1 << 16, streaming: 1 << 19, matmu
 const CONV_BLOCK = 4;
 
 /** A convolution's geometry as the wasm functions take it: C, H, W, O, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw, groups. */
-function geom(g: Conv2dGeometry): number[] {
+function geom(g: Conv2dGeometry): [C: number, H: number, W: number, O: number, OH: number, OW: number, kh: number, kw: number,
+  sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, groups: number] {
   return [g.C, g.H, g.W, g.O, g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups];
 }
 
@@ -119,7 +86,7 @@ function rowOffset(mode: Mode, r0: number, C: number): number {
 
 /** The `Kernels` of the wasm backend over `mem`, calling the instantiated module `exports`. */
 export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: KernelPool | null = null): Kernels {
-  const w = exports as unknown as Exports;
+  const w = exports as unknown as KernelExports;
   const st = new Stager(mem);
   const threads = () => pool?.size ?? 1;
   /**
@@ -127,7 +94,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
    * one thread); `args(r0, r1)` gives a range's arguments. Elementwise kernels: a range's result does not depend
    * on the split.
    */
-  const ranges = (fn: string, n: number, min: number, align: number, args: (r0: number, r1: number) => number[]) => {
+  const ranges = (fn: keyof KernelExports, n: number, min: number, align: number, args: (r0: number, r1: number) => number[]) => {
     const T = threads(), units = Math.ceil(n / align);
     const want = T > 1 && n >= min ? Math.min(2 * T, units, Math.ceil(n / (min / 2))) : 1;
     if (want <= 1) { (exports[fn] as (...x: number[]) => void)(...args(0, n)); return; }
@@ -184,7 +151,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       const exact = Math.fround(s) === s || Number.isNaN(s);
       st.run(() => {
         const pa = p32(a, n), po = p32(out, n, OUT);
-        ranges(exact && op !== 'pow' ? 'binary_scalar' : 'binary_scalar_f64', n, parallelThresholds.streaming, 4, (r0, r1) => [BINARY[op], pa + 4 * r0, s, po + 4 * r0, r1 - r0, +scalarFirst]);
+        ranges(exact && SCALAR_F32[op] ? 'binary_scalar' : 'binary_scalar_f64', n, parallelThresholds.streaming, 4, (r0, r1) => [BINARY[op], pa + 4 * r0, s, po + 4 * r0, r1 - r0, +scalarFirst]);
       });
     },
 
@@ -202,7 +169,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       const n = dy.length;
       st.run(() => {
         const pg = p32(dy, n);
-        const px = READS_X.has(op) ? p32(x, n) : pg, py = READS_Y.has(op) ? p32(y, n) : pg, po = p32(out, n, OUT);
+        const px = UNARY_READS[op] === 'x' ? p32(x, n) : pg, py = UNARY_READS[op] === 'y' ? p32(y, n) : pg, po = p32(out, n, OUT);
         ranges('unary_backward', n, parallelThresholds.elements, 4, (r0, r1) => [UNARY[op], px + 4 * r0, py + 4 * r0, pg + 4 * r0, po + 4 * r0, r1 - r0]);
       });
     },
@@ -396,7 +363,7 @@ export function createWasmKernels(mem: WasmMemory, exports: WasmExports, pool: K
       const T = threads();
       const bytes = (w.conv_work_bytes(g.C, g.O, g.OH, g.OW, g.kh, g.kw, g.groups) + 15) & ~15;
       // The work area is each function's last argument.
-      const run = (fn: string, parts: number, args: (p: number) => number[]) => {
+      const run = (fn: keyof KernelExports, parts: number, args: (p: number) => number[]) => {
         const n = args(0).length;
         if (pool) pool.run(fn, parts, n, (p, A, o) => A.set(args(p), o), { arg: n - 1, base: st.scratch(bytes * T), stride: bytes });
         else for (let p = 0; p < parts; p++) { const a = args(p); a[n - 1] = st.scratch(bytes); (exports[fn] as (...v: number[]) => void)(...a); }

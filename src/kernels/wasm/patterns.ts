@@ -4,10 +4,7 @@
  * Anything else returns null and the caller falls back to the js kernel.
  */
 import type { Shape } from '../types.js';
-
-/** How an operand covers the 2-D form [R, C] of an output: all of it, one row repeated, one value per row, one value. */
-export const Mode = { Full: 0, Row: 1, Col: 2, Scalar: 3 } as const;
-export type Mode = (typeof Mode)[keyof typeof Mode];
+import { Mode } from '../opcodes.js';
 
 export interface Plan2d { R: number; C: number; modes: Mode[] }
 
