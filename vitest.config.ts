@@ -21,7 +21,7 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'relaxed', include: ['test/autograd/**/*.test.ts', 'test/pytorch/**/*.test.ts', 'test/nn/**/*.test.ts', 'test/optim/**/*.test.ts', 'test/kernels/**/*.test.ts'],
+          name: 'relaxed', include: ['test/autograd/**/*.test.ts', 'test/nn/**/*.test.ts', 'test/optim/**/*.test.ts', 'test/kernels/**/*.test.ts'],
           execArgv: ['--expose-gc', '--experimental-wasm-relaxed-simd'],
           env: { NORMLAB_BACKEND: 'wasm', NORMLAB_WASM_BUILD: 'relaxed' },
         },
@@ -32,7 +32,7 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'chaos', include: ['test/autograd/**/*.test.ts', 'test/pytorch/**/*.test.ts', 'test/nn/**/*.test.ts', 'test/optim/**/*.test.ts', 'test/tensor/**/*.test.ts', 'test/train/**/*.test.ts'],
+          name: 'chaos', include: ['test/autograd/**/*.test.ts', 'test/nn/**/*.test.ts', 'test/optim/**/*.test.ts', 'test/tensor/**/*.test.ts', 'test/train/**/*.test.ts'],
           env: { NORMLAB_BACKEND: 'wasm', NORMLAB_MEMORY_CHAOS: '1' },
         },
       },

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""PyTorch golden values for normlab's BatchNorm and a small net (test/pytorch/*.test.ts read them).
+"""PyTorch golden values for normlab's BatchNorm and a small net (test/nn/batchnorm.pytorch.test.ts and
+test/nn/container.pytorch.test.ts read them).
 
-Run:    npm run fixtures        (= /usr/bin/python3 scripts/gen_fixtures.py)
+Run:    /usr/bin/python3 scripts/gen_fixtures.py    (`npm run fixtures` runs every scripts/gen_*.py: scripts/fixtures.mjs)
 Needs:  Debian's python3-torch (importable only from /usr/bin/python3). Tests never need Python: the JSON
         files written to test/fixtures/ are committed. Output is deterministic (fixed seeds).
 

@@ -16,9 +16,9 @@ the same sizes; the PyTorch modules below have the same structure, hence the sam
    shape) in state_dict order, an input, and the eval-mode outputs in float32 and float64.
 2. normlab → PyTorch: test/fixtures/safetensors/normlab-<name>.safetensors, written by normlab's
    saveSafetensors (regenerate with `NORMLAB_WRITE_FIXTURES=1 npx vitest run --project wasm
-   test/io/safetensors.pytorch.test.ts`, then run this script), is read here, checked entry by entry against
-   the PyTorch model's own state_dict (names, dtypes, shapes), loaded with load_state_dict(strict=True), and
-   the eval-mode outputs on a fixed input are recorded.
+   test/io/safetensors.pytorch.test.ts`, then run this script; `npm run fixtures` does both), is read here,
+   checked entry by entry against the PyTorch model's own state_dict (names, dtypes, shapes), loaded with
+   load_state_dict(strict=True), and the eval-mode outputs on a fixed input are recorded.
 """
 
 import copy

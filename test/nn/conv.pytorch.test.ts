@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nn, tensor, type Tensor } from '../../src/index.js';
 import { expectClose, maxErrors } from '../helpers/close.js';
-import { loadFixture } from '../pytorch/golden.js';
+import { loadFixture } from '../helpers/golden.js';
 
 /*
  * nn.functional.conv2d and nn.Conv2d against PyTorch (scripts/gen_conv_fixtures.py → test/fixtures/conv_conv2d.json):

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nn, tensor, type Tensor } from '../../src/index.js';
 import { expectClose, maxErrors } from '../helpers/close.js';
-import { loadFixture } from '../pytorch/golden.js';
+import { loadFixture } from '../helpers/golden.js';
 
 /*
  * MaxPool2d, AvgPool2d (padding, countIncludePad true and false) and AdaptiveAvgPool2d against PyTorch

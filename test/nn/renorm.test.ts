@@ -1,10 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Rng, nn, noGrad, tensor, type DType, type Tensor } from '../../src/index.js';
 import { expectClose } from '../helpers/close.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { refLayout, refStats } from '../helpers/reference.js';
-import { report } from '../pytorch/golden.js';
-import { describeFixture } from './normalization.golden.js';
 
 /*
  * Batch Renormalization (Ioffe 2017, https://arxiv.org/abs/1702.03275) in BatchNorm: y = (x̂·r + d)·γ + β with
@@ -278,7 +276,3 @@ describe('Batch Renormalization: errors (naming the option; state unchanged)', (
     expect(snapshot(bn)).toEqual(before);
   });
 });
-
-describeFixture('norm_renorm.json', { rtol: 1e-10, atol: 1e-12 });
-
-afterAll(() => report('renorm'));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nn, noGrad, tensor, type Tensor } from '../../src/index.js';
 import { maxErrors } from '../helpers/close.js';
-import { loadFixture } from '../pytorch/golden.js';
+import { loadFixture } from '../helpers/golden.js';
 
 /*
  * nn.RNN and nn.LSTM against PyTorch (scripts/gen_rnn_fixtures.py → test/fixtures/rnn_cases.json): output

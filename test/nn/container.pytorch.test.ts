@@ -1,11 +1,12 @@
 import { afterAll, describe, it } from 'vitest';
 import { nn, noGrad, tensor, type DType } from '../../src/index.js';
-import { checkF64, F32Criterion, loadFixture, report, type Quantities } from './golden.js';
+import { checkF64, F32Criterion, loadFixture, report, type Quantities } from '../helpers/golden.js';
 
 /*
- * Linear(no bias) → BatchNorm1d → Sigmoid → Linear with cross-entropy, against PyTorch 1.13 golden values
- * (scripts/gen_fixtures.py → test/fixtures/net_mlp.json): one training step (loss, every parameter gradient,
- * the input gradient, the BN running statistics after the step) and an eval forward with those statistics.
+ * nn.Sequential (src/nn/container.ts) of Linear(no bias) → BatchNorm1d → Sigmoid → Linear with cross-entropy,
+ * against PyTorch 1.13 golden values (scripts/gen_fixtures.py → test/fixtures/net_mlp.json): one training step
+ * (loss, every parameter gradient, the input gradient, the BN running statistics after the step) and an eval
+ * forward with those statistics.
  * Parameters are loaded by their PyTorch state-dict names.
  */
 

@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
-import { maxErrors } from '../helpers/close.js';
+import { describe, expect, it } from 'vitest';
+import { nn, tensor, type DType, type Tensor } from '../../src/index.js';
+import { maxErrors } from './close.js';
 
-/** A PyTorch golden-value file written by scripts/gen_fixtures.py (test/fixtures/NAME). */
+/*
+ * PyTorch golden values (test/fixtures/*.json, written by scripts/gen_*fixtures.py; `npm run fixtures` rewrites
+ * them all): loading, the float64 check, the float32 criterion, the optional error report, and the one runner
+ * every normalization layer's golden test uses (describeNormGoldens).
+ */
+
+/** A PyTorch golden-value file written by one of scripts/gen_*fixtures.py (test/fixtures/NAME). */
 export function loadFixture<T>(name: string): T {
   const path = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', name);
   return JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -98,4 +105,106 @@ function inUlps(ours: number[], torch32: number[], ref: number[]): string {
 /** Print the worst errors seen when NORMLAB_FIXTURE_REPORT is set (silent otherwise). */
 export function report(what: string): void {
   if (process.env.NORMLAB_FIXTURE_REPORT) console.log(`${what}: ${JSON.stringify(measured, null, 1)}`);
+}
+
+/** One step of a norm case: train or eval mode, an input and its upstream gradient, optional new renorm limits. */
+export interface NormPhase {
+  training: boolean;
+  shape: number[];
+  x: number[];
+  dy: number[];
+  renorm?: { rMax: number; dMax: number };
+  f64: Quantities;
+  f32: Quantities;
+}
+
+/** A norm case (scripts/gen_norm_fixtures.py's layout): the module, its constructor arguments and options, a state dict, the phases. */
+export interface NormCase {
+  name: string;
+  module: 'LayerNorm' | 'GroupNorm' | 'InstanceNorm1d' | 'InstanceNorm2d' | 'BatchNorm1d' | 'BatchNorm2d';
+  args: (number | number[])[];
+  options: Record<string, unknown>;
+  state: Record<string, number[] | number>;
+  phases: NormPhase[];
+}
+
+/** A BatchNorm case of scripts/gen_fixtures.py (bn_*.json): training steps, then one eval step. */
+interface BnCase {
+  name: string;
+  module: 'BatchNorm1d' | 'BatchNorm2d';
+  numFeatures: number;
+  options: nn.BatchNormOptions;
+  state: Record<string, number[] | number>;
+  steps: Omit<NormPhase, 'training'>[];
+  eval: Omit<NormPhase, 'training'>;
+}
+
+/** The bn_*.json layout as a NormCase: every step in training mode, then the eval step. */
+function fromBnCase(c: BnCase): NormCase {
+  return {
+    name: c.name, module: c.module, args: [c.numFeatures], options: { ...c.options }, state: c.state,
+    phases: [...c.steps.map((p) => ({ ...p, training: true })), { ...c.eval, training: false }],
+  };
+}
+
+/** The cases of a norm fixture file, in either layout. */
+export function loadNormCases(file: string): NormCase[] {
+  return loadFixture<{ cases: (NormCase | BnCase)[] }>(file).cases.map((c) => ('phases' in c ? c : fromBnCase(c)));
+}
+
+/** What the runner reads from any of the modules. */
+type AnyNorm = nn.Module & { weight: Tensor | null; bias: Tensor | null; runningMean?: Tensor | null; runningVar?: Tensor | null; numBatchesTracked?: Tensor | null };
+
+function makeModule(c: NormCase, dtype: DType): AnyNorm {
+  const Ctor = nn[c.module] as unknown as new (...a: unknown[]) => AnyNorm;
+  return new Ctor(...c.args, { ...c.options, dtype });
+}
+
+/**
+ * Every phase of a case in normlab, in order: the module named by the case built with its arguments and options,
+ * the fixture's state dict loaded, then per phase forward, backward given dy, and the quantities PyTorch recorded
+ * (y, dx, weight_grad, bias_grad; after training phases of modules with running statistics running_mean,
+ * running_var, num_batches_tracked), named as in the fixture.
+ */
+export function runNormCase(c: NormCase, dtype: DType): Quantities[] {
+  const m = makeModule(c, dtype);
+  m.loadStateDict(c.state);
+  return c.phases.map((p) => {
+    m.train(p.training);
+    if (p.renorm) (m as unknown as nn.BatchNorm).renorm = p.renorm;
+    m.zeroGrad();
+    const x = tensor(p.x, p.shape, { dtype, requiresGrad: true });
+    const y = m.forward(x);
+    y.backward(tensor(p.dy, p.shape, { dtype }));
+    const out: Quantities = { y: [...y.data], dx: [...x.grad!.data] };
+    if (m.weight) { out.weight_grad = [...m.weight.grad!.data]; out.bias_grad = [...m.bias!.grad!.data]; }
+    if (p.training && m.runningMean) {
+      out.running_mean = [...m.runningMean.data];
+      out.running_var = [...m.runningVar!.data];
+      out.num_batches_tracked = m.numBatchesTracked!.data[0];
+    }
+    return out;
+  });
+}
+
+const phaseName = (c: NormCase, i: number): string => `${c.name}, phase ${i + 1} (${c.phases[i].training ? 'train' : 'eval'})`;
+
+/**
+ * The golden tests of one norm fixture file: per case, float64 against PyTorch's float64 within `f64`
+ * (checkF64); over the file, float32 at least as close to PyTorch's float64 as PyTorch's float32 (F32Criterion).
+ */
+export function describeNormGoldens(file: string, f64: { rtol: number; atol: number }): void {
+  describe(`${file}: PyTorch golden values`, () => {
+    const cases = loadNormCases(file);
+    for (const c of cases) {
+      it(`${c.name}: float64 matches PyTorch float64`, () => {
+        runNormCase(c, 'float64').forEach((ours, i) => checkF64(phaseName(c, i), ours, c.phases[i].f64, f64));
+      });
+    }
+    it('float32 is as close to PyTorch float64 as PyTorch float32 is (per quantity: worst case and typical)', () => {
+      const crit = new F32Criterion();
+      for (const c of cases) runNormCase(c, 'float32').forEach((ours, i) => crit.add(phaseName(c, i), ours, c.phases[i].f32, c.phases[i].f64));
+      crit.check(file);
+    });
+  });
 }
