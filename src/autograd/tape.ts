@@ -1,4 +1,4 @@
-import { Arr, Node, type OpDef, type Variable } from './types.js';
+import { Arr, Node, isOwned, type OpDef, type Owned, type Variable } from './types.js';
 import { ops, type OpAttrs, type OpName } from './ops/index.js';
 import { binaryArr } from './ops/util.js';
 import { Storage, ctx, setRecompute, trusted, type Producer, type ProducerInput, type Storage as StorageT } from '../memory/index.js';
@@ -21,12 +21,12 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** The Arrs an op saved for backward (its own storage: the tape frees it). */
-function savedArrs(saved: unknown): Arr[] {
-  if (saved instanceof Arr) return [saved];
+/** The Arrs an op handed to the tape with `owned` (saved itself or its fields; see Savable): the tape frees them. */
+function savedArrs(saved: unknown): Owned[] {
+  if (isOwned(saved)) return [saved];
   if (!saved || typeof saved !== 'object' || ArrayBuffer.isView(saved)) return []; // a typed array: the op's own host values
-  const out: Arr[] = [];
-  for (const k in saved) { const v = (saved as Record<string, unknown>)[k]; if (v instanceof Arr) out.push(v); }
+  const out: Owned[] = [];
+  for (const k in saved) { const v = (saved as Record<string, unknown>)[k]; if (isOwned(v)) out.push(v); }
   return out;
 }
 

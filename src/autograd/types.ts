@@ -43,15 +43,49 @@ export interface BackwardCtx<A, S> {
   readonly needs: readonly boolean[];
 }
 
+declare const OWNED: unique symbol;
+
 /**
- * What an op's forward returns. `saved` holds what backward needs beyond the inputs and output: plain
- * values, or Arrs the op allocated for it — those are the op's own, and the tape frees them once backward
- * has run (or at once when nothing is recorded). `aux` is a side result for the caller (for example the batch
- * statistics BN's running averages are made from); it carries no gradient.
+ * An Arr an op allocated for its own backward and hands to the tape, made with `owned(arr)`: the tape frees it
+ * once backward has run through the op (at once when nothing is recorded). The type says who frees it.
+ */
+export type Owned = Arr & { readonly [OWNED]: true };
+
+const ownedArrs = new WeakSet<Arr>();
+
+/** Mark `a` (allocated by the op for its backward) as the tape's to free. */
+export function owned(a: Arr): Owned {
+  ownedArrs.add(a);
+  return a as Owned;
+}
+
+/** Whether `v` was marked with `owned` (the tape frees exactly these). */
+export function isOwned(v: unknown): v is Owned {
+  return v instanceof Arr && ownedArrs.has(v);
+}
+
+/**
+ * What an op may save for backward: plain values, host arrays, nested objects of those, and Arrs it owns
+ * (`Owned`). An Arr that is not `Owned` — an input, the output, anything the op did not allocate for backward —
+ * is a type error here: backward reads inputs and output from its context, and the tape never has to guess
+ * what it may free.
+ */
+export type Savable<S> = S extends Arr ? (S extends Owned ? S : never)
+  : S extends ArrayBufferView ? S
+  : S extends object ? { [K in keyof S]: S[K] extends Arr ? (S[K] extends Owned ? S[K] : never) : Plain<S[K]> } : S;
+
+/** Values with no Arr anywhere in them (deeper than one object down the tape would not find an Owned). */
+type Plain<S> = S extends Arr ? never : S extends ArrayBufferView ? S : S extends object ? { [K in keyof S]: Plain<S[K]> } : S;
+
+/**
+ * What an op's forward returns. `saved` holds what backward needs beyond the inputs and output (see
+ * `Savable`: the `Owned` Arrs in it — `saved` itself or its fields — are freed by the tape). `aux` is a
+ * side result for the caller (for example the batch statistics BN's running averages are made from); it
+ * carries no gradient.
  */
 export interface ForwardResult<S = undefined> {
   out: Arr;
-  saved?: S;
+  saved?: Savable<S>;
   aux?: Record<string, Arr>;
 }
 

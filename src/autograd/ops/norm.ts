@@ -1,6 +1,6 @@
 import type { FloatArray, NormLayout } from '../../kernels/types.js';
 import { statCount } from '../../kernels/layout.js';
-import type { Arr, OpDef } from '../types.js';
+import { owned, type Arr, type OpDef, type Owned } from '../types.js';
 import { alloc, k } from './util.js';
 
 /**
@@ -29,7 +29,7 @@ export interface NormAttrs {
 }
 
 /** What the forward keeps for backward: μ and 1/√(σ² + ε) per group (the tape frees them), renorm's factors. */
-interface Saved { mean: Arr; invstd: Arr; renorm?: { r: Float64Array; d: Float64Array; gamma: Float64Array } }
+interface Saved { mean: Owned; invstd: Owned; renorm?: { r: Float64Array; d: Float64Array; gamma: Float64Array } }
 
 /** r, d of Batch Renormalization per channel, and the effective affine γ·r, β + γ·d. */
 function renormFactors(mean: FloatArray, invstd: FloatArray, gamma: FloatArray | null, beta: FloatArray | null, eps: number,
@@ -52,7 +52,7 @@ export const norm: OpDef<NormAttrs, Saved> = {
     const G = statCount(layout);
     // μ and 1/√(σ² + ε) stay float64 for float32 inputs too (PyTorch accumulates in double): rounding them
     // to float32 costs several ulps in y and the gradients (test/nn/batchnorm.pytorch.test.ts measures it).
-    const mean = alloc('float64', [G], false), invstd = alloc('float64', [G], false);
+    const mean = owned(alloc('float64', [G], false)), invstd = owned(alloc('float64', [G], false));
     if (stats) { k().copy(stats.mean, mean.data); k().copy(stats.variance, invstd.data); }
     else k().normStats(x!.data, layout, mean.data, invstd.data);
     let aux: { mean: Arr; variance: Arr } | undefined;

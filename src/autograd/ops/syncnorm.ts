@@ -1,5 +1,5 @@
 import type { NormLayout } from '../../kernels/types.js';
-import type { Arr, OpDef } from '../types.js';
+import { owned, type Arr, type OpDef, type Owned } from '../types.js';
 import { alloc, k } from './util.js';
 
 /**
@@ -25,12 +25,12 @@ export interface SyncNormAttrs {
   readonly reduce: (sums: Float64Array) => void;
 }
 
-interface Saved { mean: Arr; invstd: Arr }
+interface Saved { mean: Owned; invstd: Owned }
 
 export const syncNorm: OpDef<SyncNormAttrs, Saved> = {
   forward: ([x, gamma, beta], { layout, eps, mean: mu, variance }) => {
     const C = layout.C;
-    const mean = alloc('float64', [C], false), invstd = alloc('float64', [C], false);
+    const mean = owned(alloc('float64', [C], false)), invstd = owned(alloc('float64', [C], false));
     k().copy(mu, mean.data);
     const iv = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
     k().copy(iv, invstd.data);
