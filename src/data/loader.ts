@@ -2,6 +2,7 @@
  * DataLoader: mini-batches over an in-memory dataset, reshuffled every epoch, resumable exactly.
  */
 import { arrayFor, type DType } from '../kernels/index.js';
+import { checkOptions } from '../nn/check.js';
 import { hostStorage } from '../memory/index.js';
 import { globalRng, Rng, type RngState } from '../random.js';
 import { Tensor } from '../tensor/index.js';
@@ -52,7 +53,9 @@ export interface DataLoaderState {
   readonly count: number;
 }
 
-const OPTION_NAMES = new Set(['batchSize', 'shuffle', 'dropLast', 'seed', 'dtype', 'shard']);
+const OPTION_NAMES = ['batchSize', 'shuffle', 'dropLast', 'seed', 'dtype', 'shard'];
+/** PyTorch's names for the same options. */
+const PYTORCH_NAMES = { batch_size: "PyTorch's batch_size is batchSize", drop_last: "PyTorch's drop_last is dropLast", num_workers: 'loading runs in this thread; for data-parallel training see shard' };
 
 /**
  * Iterates a dataset in mini-batches, like `torch.utils.data.DataLoader` for in-memory data.
@@ -100,8 +103,7 @@ export class DataLoader implements Iterable<Batch> {
 
   constructor(dataset: Dataset, options: DataLoaderOptions) {
     if (options === null || typeof options !== 'object') throw new Error('DataLoader: options { batchSize } are required');
-    for (const k of Object.keys(options))
-      if (!OPTION_NAMES.has(k)) throw new Error(`DataLoader: unknown option '${k}' (known: ${[...OPTION_NAMES].join(', ')})`);
+    checkOptions('DataLoader', options, OPTION_NAMES, PYTORCH_NAMES);
     const { batchSize, shuffle = true, dropLast = false, seed, dtype = 'float32', shard } = options;
     checkDataset(dataset);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);

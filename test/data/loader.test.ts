@@ -132,7 +132,8 @@ describe('DataLoader', () => {
     const whole = new DataLoader(data, { batchSize: 500 });
     expect(whole.length).toBe(1);
     expect([...whole][0].x.shape).toEqual([103, 3]);
-    expect(() => new DataLoader(data, { batch_size: 10 } as never)).toThrow(/unknown option 'batch_size'/);
+    expect(() => new DataLoader(data, { batch_size: 10 } as never)).toThrow(/unknown option 'batch_size' \(PyTorch's batch_size is batchSize\)/);
+    expect(() => new DataLoader(data, { batchSize: 10, shufle: true } as never)).toThrow(/unknown option 'shufle' \(did you mean 'shuffle'\?\)/);
     expect(() => new DataLoader(data, { batchSize: 10, shuffle: 'yes' as never })).toThrow(/shuffle must be a boolean/);
     expect(() => new DataLoader(data, { batchSize: 10, seed: NaN })).toThrow(/seed must be a finite number/);
     expect(() => new DataLoader(data, { batchSize: 10, dtype: 'int32' as never })).toThrow(/dtype must be/);
