@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import ts from 'typescript';
+import { messagesOf } from '../helpers/typecheck.js';
 
 /* Ownership of what an op saves for backward is in its type (issue 13): an Arr in `saved` must be `Owned` —
  * allocated by the op and handed to the tape with owned(), which frees exactly those — so a borrowed Arr (an
@@ -8,19 +8,7 @@ import ts from 'typescript';
 
 const root = join(import.meta.dirname, '../..');
 
-function diagnostics(source: string): string[] {
-  const file = join(root, 'test/autograd/__ownership_usage.ts');
-  const host = ts.createCompilerHost({});
-  const read = host.readFile.bind(host);
-  host.readFile = (f) => (f === file ? source : read(f));
-  const exists = host.fileExists.bind(host);
-  host.fileExists = (f) => f === file || exists(f);
-  const program = ts.createProgram([file], {
-    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true, types: ['node'], lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
-  }, host);
-  return ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName === file).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-}
+const diagnostics = (source: string): string[] => messagesOf(join(root, 'test/autograd/__ownership_usage.ts'), source);
 
 const header = `
   import { owned, type Arr, type OpDef, type Owned } from '../../src/autograd/index.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import ts from 'typescript';
+import { typecheck } from '../helpers/typecheck.js';
 import { opCodes } from '../../src/kernels/wasm/kernels.js';
 import { compiledModule, imports, type WasmBuild } from '../../src/kernels/wasm/module.js';
 import { wasmRelaxedBase64 } from '../../src/kernels/wasm/binary.generated.js';
@@ -20,19 +20,7 @@ const root = join(import.meta.dirname, '../..');
 function kernelDiagnostics(overrides: Record<string, string>): { file: string; line: string; message: string }[] {
   const files = ['src/kernels/js/elementwise.ts', 'src/kernels/js/reduce.ts', 'src/kernels/wasm/kernels.ts'].map((f) => join(root, f));
   const over = new Map(Object.entries(overrides).map(([f, s]) => [join(root, f), s]));
-  const host = ts.createCompilerHost({});
-  const read = host.readFile.bind(host);
-  host.readFile = (f) => over.get(f) ?? read(f);
-  const program = ts.createProgram(files, {
-    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true, types: ['node'], lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
-    noFallthroughCasesInSwitch: true,
-  }, host);
-  return ts.getPreEmitDiagnostics(program).map((d) => {
-    const file = d.file ? d.file.fileName.slice(root.length + 1) : '';
-    const line = d.file && d.start !== undefined ? d.file.text.split('\n')[d.file.getLineAndCharacterOfPosition(d.start).line].trim() : '';
-    return { file, line, message: ts.flattenDiagnosticMessageText(d.messageText, '\n') };
-  });
+  return typecheck(files, over, { noFallthroughCasesInSwitch: true }).map((d) => ({ ...d, file: d.file ? d.file.slice(root.length + 1) : '' }));
 }
 
 const opcodesPath = 'src/kernels/opcodes.ts';
