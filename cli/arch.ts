@@ -92,13 +92,6 @@ export async function loadModel(path: string, flags: ArchFlags): Promise<LoadedM
   return { model, arch, kind: 'state dict' };
 }
 
-/** A state dict as safetensors entries: float32/float64 as they are, counters as int64 (as PyTorch writes them). */
-export function stateEntries(model: nn.Module): Record<string, io.SafetensorsEntry> {
-  const ints = model.integerBufferNames();
-  return Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) =>
-    [k, { dtype: ints.has(k) ? 'I64' : t.dtype === 'float64' ? 'F64' : 'F32', shape: t.shape, data: Float64Array.from(t.data) }]));
-}
-
 /** The structure a folded file's state dict loads into: the architecture, folded (its weights are then overwritten). */
 export function foldedSkeleton(a: Arch): nn.Sequential {
   return deploy.foldBatchNorm(buildModel(a).eval()).model;

@@ -4,7 +4,7 @@
  */
 import { basename, dirname, join, resolve } from 'node:path';
 import { deploy, io, noGrad, tensor, train } from '../src/index.js';
-import { FOLDED, describeArch, digits, loadModel, stateEntries, type ArchFlags } from './arch.js';
+import { FOLDED, describeArch, digits, loadModel, type ArchFlags } from './arch.js';
 
 export interface FoldFlags extends ArchFlags {
   out?: string;
@@ -31,7 +31,7 @@ export async function foldCommand(input: string, f: FoldFlags): Promise<Record<s
   const before = train.evaluate(model, test), after = train.evaluate(folded, test);
   const out = resolve(f.out ?? defaultOut(input));
   const meta = { format: FOLDED, arch: JSON.stringify(arch), folded: JSON.stringify(pairs), kept: JSON.stringify(kept) };
-  await io.writeFileAtomic(out, io.encodeSafetensors(stateEntries(folded), meta));
+  await io.writeFileAtomic(out, io.saveSafetensors(folded, meta));
   say(`normlab fold: ${describeArch(arch)} from a ${kind}: ${pairs.length} BN folded (${pairs.map((p) => `${p.bn} → ${p.layer}`).join(', ') || 'none'})` +
     `${kept.length ? `; kept ${kept.map((k) => `${k.bn} (${k.reason})`).join('; ')}` : ''}`);
   say(`outputs on ${rows} test digits: max |difference| ${diff.toExponential(2)} (relative ${(diff / (scale || 1)).toExponential(2)}); ` +

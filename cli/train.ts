@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { data as dataset, deploy, manualSeed, models, nn, onnx, optim, train, io, type Tensor } from '../src/index.js';
-import { FOLDED, stateEntries, type Arch } from './arch.js';
+import { FOLDED, type Arch } from './arch.js';
 import { createProgress } from './progress.js';
 import { trainReportHtml, type MetricLine } from './train-report.js';
 import { runFolder } from './util.js';
@@ -226,7 +226,7 @@ async function exportModel(model: nn.Module, config: TrainConfig, out: string): 
   const { model: folded, folded: pairs, kept } = deploy.foldBatchNorm(model);
   const arch: Arch = { model: config.model, activation: config.activation, depth: config.depth, width: config.width, bn: config.bn, dtype: 'float32' };
   const meta = { format: FOLDED, arch: JSON.stringify(arch), folded: JSON.stringify(pairs), kept: JSON.stringify(kept) };
-  await io.writeFileAtomic(foldedPath, io.encodeSafetensors(stateEntries(folded), meta));
+  await io.writeFileAtomic(foldedPath, io.saveSafetensors(folded, meta));
   return { onnx: onnxPath, onnxBytes: bytes.length, folded: foldedPath, foldedPairs: pairs.length, kept: kept.length };
 }
 
